@@ -1,0 +1,1 @@
+"""MAML, explained: an interactive article that trains real meta-learners while you read."""

@@ -1,0 +1,69 @@
+"""The one signature every meta-learning algorithm shares.
+
+An algorithm is a function ``meta_gradient(model, theta, batch, hp, batched)``
+returning a :class:`MetaStep`: the meta-loss (mean query loss after adaptation)
+and a direction in parameter space for the outer optimiser to descend. For
+gradient-based methods the direction is the meta-gradient; for Reptile it is
+θ − φ, which plain SGD with step size β turns into θ ← θ + β(φ − θ).
+
+``batched=True`` runs all tasks together (``vmap`` forward passes, one
+``autograd.grad`` per step); :func:`per_task_loop` runs the same function one
+task at a time and averages, the plain Python loop the batched code must match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from app.meta.nets import Model
+from app.meta.params import Params
+from app.meta.tasks.base import TaskBatch
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """Hyperparameters, named as the papers name them."""
+
+    inner_steps: int = 1  # k: inner gradient steps
+    alpha: float = 0.01  # α: inner step size
+    beta: float = 1.0  # β: Reptile's outer interpolation step
+    lam: float = 1.0  # λ: iMAML's proximal regularisation strength
+    cg_steps: int = 5  # iMAML: conjugate-gradient iterations
+    damping: float = 0.0  # iMAML: μ added to the Hessian, A = I + (H + μI)/λ
+    serial: bool = False  # Reptile: update θ after each task instead of averaging
+
+
+@dataclass(frozen=True)
+class MetaStep:
+    loss: torch.Tensor
+    direction: Params
+
+
+MetaGradient = Callable[[Model, Params, TaskBatch, Hyper, bool], MetaStep]
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    name: str
+    title: str
+    paper: str
+    meta_gradient: MetaGradient
+    outer: Literal["adam", "sgd"]  # sgd: step size β (Reptile); adam: the meta learning rate
+    default_inner_steps: int
+
+
+def per_task_loop(
+    meta_gradient: MetaGradient, model: Model, theta: Params, batch: TaskBatch, hp: Hyper
+) -> MetaStep:
+    """The same meta-step, one task at a time in a Python loop, averaged."""
+    steps = [
+        meta_gradient(model, theta, batch.slice(i, i + 1), hp, False) for i in range(len(batch))
+    ]
+    n = len(steps)
+    loss = sum(s.loss for s in steps) / n
+    direction = {k: sum(s.direction[k] for s in steps) / n for k in theta}
+    return MetaStep(loss, direction)

@@ -1,0 +1,1 @@
+"""Task families: samplers that return batches of support and query sets."""

@@ -1,0 +1,66 @@
+"""The training loop: determinism, resuming, events, divergence."""
+
+import pytest
+import torch
+
+from app.meta.config import TrainConfig
+from app.meta.params import flatten
+from app.meta.train import Evaluation, Progress, Snapshot, Training, TrainingDiverged
+
+
+def final_params(config):
+    run = Training(config)
+    for _ in run.run():
+        pass
+    return flatten(run.theta).detach()
+
+
+@pytest.mark.parametrize("algo", ["pretrained", "maml", "fomaml", "reptile", "imaml"])
+def test_same_seed_same_numbers(algo):
+    config = TrainConfig(algo=algo, steps=5, meta_batch=4, seed=7)
+    assert torch.equal(final_params(config), final_params(config))
+    assert not torch.equal(
+        final_params(config), final_params(config.model_copy(update={"seed": 8}))
+    )
+
+
+def test_resume_is_bit_for_bit(tmp_path):
+    config = TrainConfig(algo="maml", steps=12, meta_batch=4, seed=1)
+    straight = final_params(config)
+    half = Training(config.model_copy(update={"steps": 6}))
+    for _ in half.run():
+        pass
+    half.save(tmp_path / "ckpt.pt")
+    resumed = Training.resume(torch.load(tmp_path / "ckpt.pt", weights_only=True), config)
+    assert resumed.step == 6
+    for _ in resumed.run():
+        pass
+    assert torch.equal(flatten(resumed.theta).detach(), straight)
+
+
+def test_resume_refuses_a_different_configuration(tmp_path):
+    run = Training(TrainConfig(algo="maml", steps=2, meta_batch=2))
+    run.save(tmp_path / "c.pt")
+    with pytest.raises(ValueError, match="different configuration"):
+        Training.resume(
+            torch.load(tmp_path / "c.pt", weights_only=True),
+            TrainConfig(algo="fomaml", steps=4, meta_batch=2),
+        )
+
+
+def test_events():
+    run = Training(TrainConfig(algo="fomaml", steps=6, meta_batch=3))
+    events = list(run.run(eval_every=3, eval_tasks=10, snapshot_every=2))
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert [e.step for e in progress] == [1, 2, 3, 4, 5, 6]
+    assert [e.step for e in events if isinstance(e, Snapshot)] == [0, 2, 4, 6]
+    evaluations = [e for e in events if isinstance(e, Evaluation)]
+    assert [e.step for e in evaluations] == [3, 6]
+    assert set(evaluations[0].eval["mse"]) == {"0", "1", "10"}
+
+
+def test_divergence_is_reported():
+    run = Training(TrainConfig(algo="maml", steps=20, meta_batch=2, alpha=1.0, inner_steps=10))
+    with pytest.raises(TrainingDiverged, match="meta-loss became"):
+        for _ in run.run():
+            pass
