@@ -2,25 +2,63 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
 
-from app.settings import Settings
+import plotly
+import torch
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from app import pages
+from app.api import jobs as jobs_api
+from app.api import sinusoid as sinusoid_api
+from app.api.errors import validation_handler
+from app.jobs import JobManager
+from app.settings import ROOT, Settings
+from app.streams import training_events
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
-    app = FastAPI(title="MAML, explained")
-    app.state.settings = settings
+    logging.basicConfig(level=settings.log_level.upper())
+    torch.set_num_threads(settings.torch_threads)
+    manager = JobManager(
+        training_events, workers=settings.job_workers, queue_length=settings.job_queue,
+        abandon_after=settings.job_abandon_seconds,
+    )
 
-    @app.get("/healthz")
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        manager.start()
+        yield
+        manager.stop()
+
+    app = FastAPI(title="MAML, explained", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.jobs = manager
+    app.add_exception_handler(RequestValidationError, validation_handler)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+
+    @app.get("/healthz", tags=["health"])
     def healthz() -> dict:
         return {"status": "ok"}
 
-    @app.get("/", response_class=HTMLResponse)
-    def home() -> str:
-        return "<!doctype html><title>MAML, explained</title><h1>MAML, explained</h1>"
+    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(PLOTLY_JS, media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
 
+    app.include_router(jobs_api.router)
+    app.include_router(sinusoid_api.router)
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    app.include_router(pages.router(settings))
     return app
 
 

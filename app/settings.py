@@ -20,6 +20,10 @@ class Settings:
     models_dir: Path = ROOT / "models"
     data_dir: Path = ROOT / "data"
     torch_threads: int = 1
+    job_workers: int = 2
+    job_queue: int = 8
+    job_max_steps: int = 20_000
+    job_abandon_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

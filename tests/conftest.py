@@ -1,13 +1,23 @@
-"""Shared fixtures: float64 toy problems small enough for exact Hessians."""
+"""Shared fixtures: float64 toy problems small enough for exact Hessians, and a live server."""
 
 from __future__ import annotations
 
+import shutil
+import socket
+import threading
+import time
+from contextlib import contextmanager
+
 import pytest
 import torch
+import uvicorn
+
+from app.main import create_app
 
 from app.meta.nets import regression_mlp
 from app.meta.params import leaves
 from app.meta.tasks.sinusoid import SinusoidTasks
+from app.settings import Settings
 
 
 @pytest.fixture(params=["tanh", "relu"])
@@ -31,3 +41,65 @@ def theta64():
 @pytest.fixture
 def batch64():
     return SinusoidTasks(torch.float64).sample(4, 5, 7, torch.Generator().manual_seed(11))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(settings: Settings):
+    """The real app under uvicorn in a background thread; yields its base URL."""
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{settings.port}", app
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    with serving(Settings(port=free_port())) as (url, _):
+        yield url
+
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (``playwright install`` is never needed)."""
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("chromium is not installed: bash scripts/test installs it (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page whose console errors and page errors are collected in ``page.errors``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.errors = []
+    tab.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: tab.errors.append(str(e)))
+    yield tab
+    context.close()

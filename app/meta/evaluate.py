@@ -36,7 +36,10 @@ def finetune_losses(
         return torch.stack([losses(phi, tasks.xq, tasks.yq) for phi in iterates])
 
 
-def mean_and_interval(values: torch.Tensor) -> tuple[float, float]:
+def mean_and_interval(values: torch.Tensor) -> tuple[float | None, float | None]:
+    """Mean and 95% half-width; ``None`` for both when any value is not finite (diverged)."""
+    if not values.isfinite().all():
+        return None, None
     n = values.numel()
     std = values.std().item() if n > 1 else 0.0
     return values.mean().item(), 1.96 * std / math.sqrt(n)
@@ -52,7 +55,11 @@ def evaluate_regression(
     seed: int = EVAL_SEED,
     steps: tuple[int, ...] = REPORTED_STEPS,
 ) -> dict:
-    """The ``eval`` block of a model card: MSE and its 95% interval after each step count."""
+    """The ``eval`` block of a model card: MSE and its 95% interval after each step count.
+
+    Fine-tuning can diverge on a few tasks; ``diverged`` counts them per step count,
+    and the mean over all tasks is then ``None`` rather than a misleading number.
+    """
     dtype = next(iter(theta.values())).dtype
     generator = torch.Generator().manual_seed(seed)
     batch = SinusoidTasks(dtype).sample(tasks, shots, QUERY_POINTS, generator)
@@ -66,4 +73,5 @@ def evaluate_regression(
         "query_points": QUERY_POINTS,
         "mse": {s: m for s, (m, _) in stats.items()},
         "ci95": {s: c for s, (_, c) in stats.items()},
+        "diverged": {str(s): int((~curve[s].isfinite()).sum()) for s in steps},
     }

@@ -40,3 +40,17 @@ class SinusoidTasks:
         xs = _uniform((n_tasks, k_support, 1), *X_RANGE, generator, self.dtype)
         xq = _uniform((n_tasks, k_query, 1), *X_RANGE, generator, self.dtype)
         return TaskBatch(xs, sinusoid(xs, amplitude, phase), xq, sinusoid(xq, amplitude, phase))
+
+
+PROBE = (3.0, 0.5)  # amplitude and phase of the probe task watched during training
+
+
+def probe_task(shots: int, seed: int = 7, dtype: torch.dtype = torch.float32):
+    """The probe task's K support points (x, y): fixed, for watching a model train."""
+    x = _uniform((shots, 1), *X_RANGE, torch.Generator().manual_seed(seed), dtype)
+    return x, sinusoid(x, *PROBE)
+
+
+def grid(points: int = 200, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Evenly spaced inputs over the task family's x range, shape (points, 1)."""
+    return torch.linspace(*X_RANGE, points, dtype=dtype)[:, None]

@@ -1,0 +1,1 @@
+"""HTTP routers: thin layers that validate requests and call ``app.meta``."""

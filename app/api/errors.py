@@ -1,0 +1,26 @@
+"""Validation errors as 422 answers whose message names the field and its allowed range."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+
+def field_name(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+def describe(errors: list[dict]) -> str:
+    return "; ".join(f"{field_name(tuple(e['loc']))}: {e['msg']}" for e in errors)
+
+
+def invalid(errors: list[dict]) -> JSONResponse:
+    clean = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e.get("type", "value_error")}
+             for e in errors]
+    return JSONResponse({"message": describe(clean), "detail": clean}, status_code=422)
+
+
+async def validation_handler(request: Request, error: RequestValidationError) -> JSONResponse:
+    return invalid(list(error.errors()))

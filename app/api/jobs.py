@@ -1,0 +1,89 @@
+"""Training jobs over HTTP: start one, stream its events (Server-Sent Events), cancel it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from app.api.errors import invalid
+from app.jobs import Job, JobManager, QueueFull
+from app.meta.config import TrainConfig
+
+router = APIRouter(prefix="/api/jobs", tags=["training"])
+POLL_SECONDS = 0.05
+
+
+def manager(request: Request) -> JobManager:
+    return request.app.state.jobs
+
+
+def find(request: Request, job_id: str) -> Job:
+    job = manager(request).get(job_id)
+    if job is None:
+        raise HTTPException(404, f"no job {job_id!r}")
+    return job
+
+
+def sse(index: int | None, name: str, data: dict) -> str:
+    head = f"id: {index}\n" if index is not None else ""
+    return f"{head}event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+@router.post("", status_code=202, summary="Start meta-training a model")
+def start(config: TrainConfig, request: Request):
+    limit = request.app.state.settings.job_max_steps
+    if config.steps > limit:
+        return invalid([{"loc": ["body", "steps"], "type": "less_than_equal",
+                         "msg": f"Input should be less than or equal to {limit} on this server"}])
+    try:
+        job = manager(request).submit(config)
+    except QueueFull:
+        raise HTTPException(429, "too many training jobs are waiting; try again shortly",
+                            headers={"Retry-After": "5"}) from None
+    return JSONResponse({"id": job.id, "events": f"/api/jobs/{job.id}/events"}, status_code=202)
+
+
+@router.get("/{job_id}/events", summary="The job's events as a Server-Sent Events stream")
+async def events(job_id: str, request: Request):
+    jobs = manager(request)
+    job = find(request, job_id)
+    try:
+        sent = int(request.headers.get("last-event-id", "-1")) + 1
+    except ValueError:
+        sent = 0
+
+    async def stream():
+        nonlocal sent
+        jobs.attach(job)
+        position = None
+        try:
+            while True:
+                while sent < len(job.events):
+                    name, data = job.events[sent]
+                    yield sse(sent, name, data)
+                    sent += 1
+                if job.finished and sent >= len(job.events):
+                    return
+                if job.status == "queued":
+                    now = jobs.position(job)
+                    if now != position:
+                        position = now
+                        yield sse(None, "queued", {"position": now})
+                if await request.is_disconnected():
+                    return
+                await asyncio.sleep(POLL_SECONDS)
+        finally:
+            jobs.detach(job)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.delete("/{job_id}", summary="Cancel a job")
+def cancel(job_id: str, request: Request) -> dict:
+    job = find(request, job_id)
+    manager(request).cancel(job)
+    return {"id": job.id, "status": "cancelling" if not job.finished else job.status}

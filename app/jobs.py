@@ -1,0 +1,196 @@
+"""Training jobs: a bounded pool of worker threads, a bounded queue, cancellation, a cache.
+
+A job's events are an append-only list of ``(name, data)`` pairs that any number
+of streams read from the start, so a late subscriber (or a reconnecting
+``EventSource``) misses nothing. A job nobody watches is cancelled: one second
+after its last watcher leaves, or ``connect_grace`` seconds after it was created
+if nobody ever connected. Finished runs are cached by their configuration: the
+same configuration is answered by replaying the same events.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from app.meta.config import TrainConfig
+
+log = logging.getLogger("app.jobs")
+
+Runner = Callable[[TrainConfig, Callable[[], bool]], Iterator[tuple[str, dict]]]
+
+
+class QueueFull(Exception):
+    """No room in the queue; try again later."""
+
+
+class Cancelled(Exception):
+    """The job was cancelled or abandoned while running."""
+
+
+@dataclass
+class Job:
+    id: str
+    config: TrainConfig
+    events: list[tuple[str, dict]] = field(default_factory=list)
+    status: str = "queued"  # queued, running, done, error, cancelled
+    created: float = field(default_factory=time.monotonic)
+    watchers: int = 0
+    last_watched: float | None = None
+    result: object = None  # whatever the runner leaves behind (the trained parameters)
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "error", "cancelled")
+
+    def emit(self, name: str, data: dict) -> None:
+        self.events.append((name, data))
+
+
+class JobManager:
+    def __init__(
+        self, runner: Runner, *, workers: int = 2, queue_length: int = 8, cache_size: int = 64,
+        abandon_after: float = 1.0, connect_grace: float = 10.0, keep_finished: int = 256,
+    ):
+        self.runner = runner
+        self.workers = workers
+        self.queue: queue.Queue[Job] = queue.Queue(maxsize=queue_length)
+        self.cache: OrderedDict[str, Job] = OrderedDict()
+        self.cache_size = cache_size
+        self.abandon_after = abandon_after
+        self.connect_grace = connect_grace
+        self.keep_finished = keep_finished
+        self.jobs: OrderedDict[str, Job] = OrderedDict()
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    # lifecycle
+    def start(self) -> None:
+        for i in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"job-worker-{i}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Cancel everything; running jobs end their streams with an ``error`` event."""
+        self.stopping.set()
+        with self.lock:
+            for job in self.jobs.values():
+                job.cancel.set()
+        for thread in self.threads:
+            thread.join(timeout)
+        with self.lock:
+            for job in self.jobs.values():
+                if not job.finished:
+                    job.emit("error", {"message": "the server is shutting down"})
+                    job.status = "cancelled"
+
+    # requests
+    def submit(self, config: TrainConfig) -> Job:
+        key = config.model_dump_json()
+        with self.lock:
+            cached = self.cache.get(key)
+            if cached is not None:
+                self.cache.move_to_end(key)
+                job = Job(uuid.uuid4().hex, config, list(cached.events), "done",
+                          result=cached.result)
+                self._remember(job)
+                return job
+            job = Job(uuid.uuid4().hex, config)
+            try:
+                self.queue.put_nowait(job)
+            except queue.Full:
+                raise QueueFull from None
+            self._remember(job)
+            return job
+
+    def get(self, job_id: str) -> Job | None:
+        with self.lock:
+            return self.jobs.get(job_id)
+
+    def cancel(self, job: Job) -> None:
+        job.cancel.set()
+        if job.status == "queued":
+            job.status = "cancelled"
+            job.emit("error", {"message": "cancelled"})
+
+    def position(self, job: Job) -> int:
+        """1-based place in the queue (0 once it runs)."""
+        with self.queue.mutex:
+            waiting = [j for j in self.queue.queue if not j.cancel.is_set()]
+        return waiting.index(job) + 1 if job in waiting else 0
+
+    def attach(self, job: Job) -> None:
+        with self.lock:
+            job.watchers += 1
+
+    def detach(self, job: Job) -> None:
+        with self.lock:
+            job.watchers -= 1
+            job.last_watched = time.monotonic()
+
+    def abandoned(self, job: Job) -> bool:
+        if job.watchers > 0:
+            return False
+        now = time.monotonic()
+        if job.last_watched is None:
+            return now - job.created > self.connect_grace
+        return now - job.last_watched > self.abandon_after
+
+    # internals
+    def _remember(self, job: Job) -> None:
+        self.jobs[job.id] = job
+        finished = [j for j in self.jobs.values() if j.finished and j is not job]
+        for old in finished[: max(0, len(self.jobs) - self.keep_finished)]:
+            del self.jobs[old.id]
+
+    def _work(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                job = self.queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if job.cancel.is_set() or self.abandoned(job):
+                if not job.finished:
+                    self.cancel(job)
+                continue
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        job.status = "running"
+        started = time.monotonic()
+        log.info("job %s started algo=%s steps=%d", job.id, job.config.algo, job.config.steps)
+
+        def should_stop() -> bool:
+            return job.cancel.is_set() or self.abandoned(job)
+
+        try:
+            for name, data in self.runner(job.config, should_stop):
+                if name == "result":
+                    job.result = data["params"]
+                    continue
+                job.emit(name, data)
+                if should_stop():
+                    raise Cancelled
+        except Cancelled:
+            job.status = "cancelled"
+            job.emit("error", {"message": "cancelled"})
+        except Exception as error:  # a failing run must end its stream, whatever the cause
+            log.exception("job %s failed", job.id)
+            job.status = "error"
+            job.emit("error", {"message": str(error) or type(error).__name__})
+        else:
+            job.status = "done"
+            with self.lock:
+                self.cache[job.config.model_dump_json()] = job
+                while len(self.cache) > self.cache_size:
+                    self.cache.popitem(last=False)
+        log.info("job %s %s after %.2fs", job.id, job.status, time.monotonic() - started)

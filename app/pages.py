@@ -1,0 +1,96 @@
+"""The article's pages: their order, titles, routes, and server-side rendering.
+
+A page is rendered once (Jinja, then :func:`app.article.typeset` for its math
+and citations) and kept; figures fill themselves in from the API at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from app.article import typeset
+from app.bibliography import REFERENCES
+from app.meta.algorithms import ALGORITHMS
+from app.meta.config import TrainConfig
+from app.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+REFERENCES_MARK = "<!--references-->"
+
+
+@dataclass(frozen=True)
+class Page:
+    slug: str
+    title: str
+    scripts: tuple[str, ...] = ()  # the figure modules this page loads, from static/js
+
+    @property
+    def path(self) -> str:
+        return "/" if self.slug == "introduction" else f"/{self.slug}"
+
+
+PAGES: tuple[Page, ...] = (
+    Page("introduction", "Introduction"),
+    Page("why-model-agnostic", "Why model-agnostic"),
+    Page("maml", "MAML", ("sinusoid-finetune.js", "train-panel.js")),
+    Page("meta-gradient", "The meta-gradient"),
+    Page("fomaml", "FOMAML"),
+    Page("reptile", "Reptile"),
+    Page("imaml", "iMAML"),
+    Page("comparison", "Comparison"),
+    Page("conclusion", "Conclusion and further reading"),
+    Page("lab", "Lab", ("sinusoid-finetune.js", "train-panel.js")),
+)
+BY_SLUG = {page.slug: page for page in PAGES}
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+    trim_blocks=True, lstrip_blocks=True,
+)
+
+
+def references_html(keys: list[str]) -> str:
+    if not keys:
+        return ""
+    template = environment.get_template("references.html")
+    return template.render(entries=[(key, REFERENCES[key]) for key in keys])
+
+
+@lru_cache(maxsize=None)
+def render(slug: str, job_max_steps: int) -> str:
+    """The finished HTML of a page: typeset, with its reference list."""
+    page = BY_SLUG[slug]
+    index = PAGES.index(page)
+    html = environment.get_template(f"pages/{slug}.html").render(
+        page=page, pages=PAGES,
+        previous=PAGES[index - 1] if index > 0 else None,
+        next=PAGES[index + 1] if index + 1 < len(PAGES) else None,
+        train_fields=TrainConfig.model_json_schema()["properties"],
+        algorithms=list(ALGORITHMS.values()),
+        job_max_steps=job_max_steps,
+    )
+    result = typeset(html)
+    return result.html.replace(REFERENCES_MARK, references_html(result.cited))
+
+
+def router(settings: Settings) -> APIRouter:
+    routes = APIRouter()
+
+    def view(slug: str):
+        def handler() -> HTMLResponse:
+            return HTMLResponse(render(slug, settings.job_max_steps))
+
+        handler.__name__ = f"page_{slug.replace('-', '_')}"
+        return handler
+
+    for page in PAGES:
+        routes.add_api_route(page.path, view(page.slug), methods=["GET"],
+                             response_class=HTMLResponse, include_in_schema=False)
+
+    return routes

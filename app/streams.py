@@ -1,0 +1,77 @@
+"""What a training job streams: engine events turned into JSON-ready ``(name, data)`` pairs.
+
+``progress`` about 200 times per run (step, meta-loss, and the evaluation MSE
+every tenth of the run), ``snapshot`` about 50 times (the probe task's
+prediction before and after fine-tuning, and the parameter trajectory so far
+projected to 2-D), then ``done`` with a summary. The trained parameters are
+passed on as a ``result`` pair, which the job keeps and never sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import torch
+
+from app.jobs import Cancelled
+from app.meta.config import TrainConfig
+from app.meta.finetune import finetune_curves
+from app.meta.landscape import pca_plane, project, trajectory_matrix
+from app.meta.params import Params
+from app.meta.tasks.sinusoid import PROBE, grid, probe_task, sinusoid
+from app.meta.train import Evaluation, Progress, Snapshot, Training
+
+PROGRESS_EVENTS = 200
+SNAPSHOT_EVENTS = 50
+EVALUATIONS = 10
+EVAL_TASKS = 100
+FINAL_EVAL_TASKS = 1000
+PROBE_STEPS = (0, 1, 10)
+GRID_POINTS = 100
+
+
+def rounded(values: torch.Tensor, digits: int = 4) -> list:
+    return [round(v, digits) for v in values.tolist()]
+
+
+def training_events(
+    config: TrainConfig, should_stop: Callable[[], bool]
+) -> Iterator[tuple[str, dict]]:
+    run = Training(config)
+    steps = config.steps
+    every = max(1, steps // PROGRESS_EVENTS)
+    xs, ys = probe_task(config.shots)
+    x = grid(GRID_POINTS)
+    probe = {
+        "x": rounded(x[:, 0]), "target": rounded(sinusoid(x[:, 0], *PROBE)),
+        "support": {"x": rounded(xs[:, 0]), "y": rounded(ys[:, 0])},
+    }
+    yield "start", {"config": config.model_dump(), "steps": steps, "probe": probe}
+    path: list[Params] = []
+    events = run.run(eval_every=max(1, steps // EVALUATIONS), eval_tasks=EVAL_TASKS,
+                     snapshot_every=max(1, steps // SNAPSHOT_EVENTS))
+    loss = None
+    for event in events:
+        if should_stop():
+            raise Cancelled
+        if isinstance(event, Progress):
+            loss = event.loss
+            if event.step % every == 0 or event.step == steps:
+                yield "progress", {"step": event.step, "steps": steps, "loss": round(loss, 5),
+                                   "step_ms": round(event.step_ms, 3)}
+        elif isinstance(event, Evaluation):
+            yield "progress", {"step": event.step, "steps": steps, "loss": round(loss, 5),
+                               "mse": event.eval["mse"]}
+        elif isinstance(event, Snapshot):
+            path.append(event.params)
+            curves = finetune_curves(run.model, event.params, xs, ys, config.alpha,
+                                     max(PROBE_STEPS), x)
+            yield "snapshot", {
+                "step": event.step,
+                "predictions": {str(k): rounded(curves.predictions[k]) for k in PROBE_STEPS},
+                "trajectory": [rounded(p) for p in project(trajectory_matrix(path), pca_plane(path))],
+            }
+    evaluation = run.evaluate(FINAL_EVAL_TASKS)
+    yield "result", {"params": run.theta}
+    yield "done", {"steps": steps, "seconds": round(run.seconds, 3), "loss": loss,
+                   "eval": evaluation}

@@ -1,0 +1,167 @@
+/* Figure: fine-tuning the pretrained and the MAML model on the reader's points of a sinusoid. */
+"use strict";
+
+(function () {
+  const X_MIN = -5, X_MAX = 5, MAX_POINTS = 10, STEPS = 10;
+
+  function setup(root) {
+    const $ = (selector) => root.querySelector(selector);
+    const state = {
+      amplitude: 3.0,
+      phase: 1.0,
+      xs: [],
+      step: 1,
+      models: ["pretrained", "maml"],
+      result: null,
+      request: 0,
+    };
+    const panels = $("[data-panels]");
+    const statusLine = $("[data-status]");
+
+    function equispaced(k) {
+      if (k === 1) return [0];
+      return Array.from({ length: k }, (_, i) => X_MIN + 0.5 + (i * (X_MAX - X_MIN - 1)) / (k - 1));
+    }
+    function squeezed(k) {
+      return Array.from({ length: k }, (_, i) => (k === 1 ? 1 : (2 * i) / (k - 1)));
+    }
+    function uniform(k) {
+      return Array.from({ length: k }, () => X_MIN + Math.random() * (X_MAX - X_MIN));
+    }
+    function k() {
+      return Math.max(1, Math.min(MAX_POINTS, parseInt($("input[name=k]").value, 10) || 5));
+    }
+    const round = (v) => Math.round(v * 1000) / 1000;
+
+    function ensurePanels() {
+      const wanted = state.models.length;
+      while (panels.children.length < wanted) {
+        const div = document.createElement("div");
+        div.className = "plot";
+        div.dataset.plot = "panel";
+        panels.appendChild(div);
+        Fig.onPlotClick(div, (x) => {
+          if (x < X_MIN || x > X_MAX) return;
+          if (state.xs.length >= MAX_POINTS) {
+            Fig.status(statusLine, "Ten points at most: clear or resample to start again.");
+            return;
+          }
+          state.xs.push(round(x));
+          update();
+        });
+      }
+      while (panels.children.length > wanted) panels.removeChild(panels.lastChild);
+    }
+
+    async function update() {
+      $("[data-out=amplitude]").textContent = state.amplitude.toFixed(1);
+      $("[data-out=phase]").textContent = state.phase.toFixed(2);
+      ensurePanels();
+      if (state.xs.length === 0) {
+        Fig.status(statusLine, "No points yet: click inside a panel to add one.");
+      }
+      const request = ++state.request;
+      try {
+        const body = {
+          amplitude: state.amplitude, phase: state.phase,
+          xs: state.xs.length ? state.xs : [0], models: state.models, steps: state.xs.length ? STEPS : 0,
+        };
+        const result = await Fig.postJSON("/api/sinusoid/finetune", body);
+        if (request !== state.request) return;
+        if (!state.xs.length) result.support = { x: [], y: [] };
+        state.result = result;
+        if (state.xs.length) Fig.status(statusLine, `K = ${state.xs.length} point${state.xs.length > 1 ? "s" : ""}.`);
+        render();
+      } catch (error) {
+        Fig.status(statusLine, error.message, true);
+      }
+    }
+
+    function render() {
+      const r = state.result;
+      if (!r) return;
+      const step = Math.min(state.step, r.models[0].predictions.length - 1);
+      const all = r.models.flatMap((m) => m.predictions[step]).concat(r.target);
+      const span = Math.max(5.5, Math.min(12, Math.max(...all.map(Math.abs)) * 1.05));
+      r.models.forEach((model, i) => {
+        const color = Fig.colors[model.id] || Fig.colors.yours;
+        const traces = [
+          { x: r.x, y: r.target, name: "target", mode: "lines", line: { color: Fig.colors.target, width: 2, dash: "dot" } },
+          { x: r.x, y: model.predictions[0], name: "before (step 0)", mode: "lines", line: { color, width: 1.5, dash: "dash" }, opacity: 0.6 },
+          { x: r.x, y: model.predictions[step], name: `after ${step} step${step === 1 ? "" : "s"}`, mode: "lines", line: { color, width: 3 } },
+          { x: r.support.x, y: r.support.y, name: "support points", mode: "markers", marker: { color: Fig.colors.support, size: 9 } },
+        ];
+        Fig.draw(panels.children[i], traces, {
+          title: { text: model.title + (model.diverged ? " (diverged)" : ""), font: { size: 15 } },
+          xaxis: Fig.axis("x", { range: [X_MIN, X_MAX] }),
+          yaxis: Fig.axis("y", { range: [-span, span] }),
+        });
+      });
+      const losses = r.models.map((model) => ({
+        x: model.losses.map((_, j) => j), y: model.losses, name: model.title, mode: "lines+markers",
+        line: { color: Fig.colors[model.id] || Fig.colors.yours, width: 2 },
+      }));
+      losses.push({
+        x: [step, step], y: [0, 1], yaxis: "y2", mode: "lines", showlegend: false, hoverinfo: "skip",
+        line: { color: "#9aa3ad", width: 1, dash: "dot" },
+      });
+      Fig.draw($("[data-plot=losses]"), losses, {
+        title: { text: "Loss on the support points after each inner step", font: { size: 14 } },
+        xaxis: Fig.axis("inner gradient steps", { dtick: 1 }),
+        yaxis: Fig.axis("mean-squared error", { type: "log" }),
+        yaxis2: { overlaying: "y", range: [0, 1], visible: false },
+        height: 280,
+      });
+    }
+
+    root.querySelectorAll("input[type=range]").forEach((input) => {
+      input.addEventListener("input", () => {
+        if (input.name === "step") {
+          state.step = parseInt(input.value, 10);
+          $("[data-out=step]").textContent = input.value;
+          render();
+          return;
+        }
+        state[input.name] = parseFloat(input.value);
+        update();
+      });
+    });
+    const actions = {
+      "new-target": () => {
+        state.amplitude = Math.round((0.1 + Math.random() * 4.9) * 10) / 10;
+        state.phase = Math.round(Math.random() * 314) / 100;
+        $("input[name=amplitude]").value = state.amplitude;
+        $("input[name=phase]").value = state.phase;
+      },
+      equispaced: () => { state.xs = equispaced(k()).map(round); },
+      squeezed: () => { state.xs = squeezed(k()).map(round); },
+      resample: () => { state.xs = uniform(k()).map(round); },
+      clear: () => { state.xs = []; },
+    };
+    root.querySelectorAll("[data-action]").forEach((button) => {
+      const action = actions[button.dataset.action];
+      if (action) button.addEventListener("click", () => { action(); update(); });
+    });
+    $("[data-action=play]").addEventListener("click", () => {
+      let s = 0;
+      const slider = $("input[name=step]");
+      const timer = setInterval(() => {
+        slider.value = s;
+        slider.dispatchEvent(new Event("input"));
+        if (++s > STEPS) clearInterval(timer);
+      }, 350);
+    });
+    window.addEventListener("model-trained", (event) => {
+      const id = event.detail.id;
+      state.models = ["pretrained", "maml", id];
+      Fig.status(statusLine, `Your ${event.detail.algo} model was added as a third panel.`);
+      update();
+    });
+    state.xs = equispaced(5).map(round);
+    update();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-figure=sinusoid-finetune]").forEach(setup);
+  });
+})();

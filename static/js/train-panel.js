@@ -1,0 +1,140 @@
+/* Figure: train a meta-learner on the server and watch its streams (loss, probe task, trajectory). */
+"use strict";
+
+(function () {
+  function setup(root) {
+    const $ = (selector) => root.querySelector(selector);
+    const form = $("[data-train-form]");
+    const statusLine = $("[data-status]");
+    const startButton = $("[data-action=start]");
+    const cancelButton = $("[data-action=cancel]");
+    const useButton = $("[data-action=use-model]");
+    let source = null, job = null, run = null;
+
+    function showAlgoFields() {
+      const algo = form.elements.algo.value;
+      root.querySelectorAll("[data-only]").forEach((el) => { el.hidden = el.dataset.only !== algo; });
+    }
+    form.elements.algo.addEventListener("change", showAlgoFields);
+    showAlgoFields();
+
+    function config() {
+      const algo = form.elements.algo.value;
+      const body = { task: "sinusoid", algo };
+      for (const el of form.querySelectorAll("input[type=number]")) {
+        if (el.closest("[data-only]") && el.closest("[data-only]").hidden) continue;
+        if (el.value === "") continue;
+        body[el.name] = el.step === "1" ? parseInt(el.value, 10) : parseFloat(el.value);
+      }
+      return body;
+    }
+
+    function drawLoss() {
+      Fig.draw($("[data-plot=loss]"), [
+        { x: run.steps, y: run.losses, name: "meta-loss", mode: "lines", line: { color: Fig.colors.accent, width: 1.5 } },
+        { x: run.evalSteps, y: run.evalMse, name: "test MSE after 1 step", mode: "lines+markers", line: { color: Fig.colors.maml, width: 2 } },
+      ], {
+        title: { text: "Meta-loss", font: { size: 14 } },
+        xaxis: Fig.axis("meta-iteration", { range: [0, run.total] }),
+        yaxis: Fig.axis("mean-squared error", { type: "log" }),
+      });
+    }
+
+    function drawSnapshot(snapshot) {
+      const p = run.probe;
+      Fig.draw($("[data-plot=probe]"), [
+        { x: p.x, y: p.target, name: "target", mode: "lines", line: { color: Fig.colors.target, dash: "dot", width: 2 } },
+        { x: p.x, y: snapshot.predictions["0"], name: "step 0", mode: "lines", line: { color: Fig.colors.accent, dash: "dash", width: 1.5 } },
+        { x: p.x, y: snapshot.predictions["1"], name: "1 step", mode: "lines", line: { color: Fig.colors.maml, width: 2.5 } },
+        { x: p.x, y: snapshot.predictions["10"], name: "10 steps", mode: "lines", line: { color: Fig.colors.pretrained, width: 1.5 } },
+        { x: p.support.x, y: p.support.y, name: "support", mode: "markers", marker: { color: Fig.colors.support, size: 8 } },
+      ], {
+        title: { text: `Probe task at step ${snapshot.step}`, font: { size: 14 } },
+        xaxis: Fig.axis("x", { range: [-5, 5] }), yaxis: Fig.axis("y", { range: [-6, 6] }),
+      });
+      const path = snapshot.trajectory;
+      Fig.draw($("[data-plot=trajectory]"), [
+        { x: path.map((q) => q[0]), y: path.map((q) => q[1]), name: "θ during training", mode: "lines+markers",
+          marker: { size: 5, color: path.map((_, i) => i), colorscale: "Viridis" }, line: { color: "#9aa3ad", width: 1 } },
+        { x: [path[path.length - 1][0]], y: [path[path.length - 1][1]], name: "now", mode: "markers",
+          marker: { size: 12, color: Fig.colors.pretrained, symbol: "star" } },
+      ], {
+        title: { text: "Parameter trajectory (PCA plane)", font: { size: 14 } },
+        xaxis: Fig.axis("first principal component"), yaxis: Fig.axis("second principal component"),
+      });
+    }
+
+    function finish(text, isError) {
+      Fig.status(statusLine, text, isError);
+      if (source) source.close();
+      source = null;
+      startButton.disabled = false;
+      cancelButton.disabled = true;
+    }
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (source) source.close();
+      useButton.hidden = true;
+      startButton.disabled = true;
+      Fig.status(statusLine, "Starting…");
+      run = { steps: [], losses: [], evalSteps: [], evalMse: [], total: 1, probe: null };
+      try {
+        job = await Fig.postJSON("/api/jobs", config());
+      } catch (error) {
+        finish(error.message, true);
+        return;
+      }
+      cancelButton.disabled = false;
+      source = new EventSource(job.events);
+      source.addEventListener("queued", (e) => {
+        Fig.status(statusLine, `Waiting in the queue: position ${JSON.parse(e.data).position}.`);
+      });
+      source.addEventListener("start", (e) => {
+        const data = JSON.parse(e.data);
+        run.total = data.steps;
+        run.probe = data.probe;
+        Fig.status(statusLine, `Training ${data.config.algo} for ${data.steps} meta-iterations…`);
+      });
+      source.addEventListener("progress", (e) => {
+        const data = JSON.parse(e.data);
+        if (data.mse) {
+          run.evalSteps.push(data.step);
+          run.evalMse.push(data.mse["1"]);
+        } else {
+          run.steps.push(data.step);
+          run.losses.push(data.loss);
+          Fig.status(statusLine, `Step ${data.step} of ${data.steps}: meta-loss ${data.loss.toFixed(3)}`);
+        }
+        drawLoss();
+      });
+      source.addEventListener("snapshot", (e) => drawSnapshot(JSON.parse(e.data)));
+      source.addEventListener("done", (e) => {
+        const data = JSON.parse(e.data);
+        const mse = data.eval.mse;
+        const fmt = (v) => (v === null ? "diverged" : v.toFixed(3));
+        finish(`Done in ${data.seconds.toFixed(1)} s. Test MSE on 1,000 new tasks: ${fmt(mse["0"])} before adapting, ` +
+               `${fmt(mse["1"])} after 1 step, ${fmt(mse["10"])} after 10 steps.`);
+        useButton.hidden = false;
+      });
+      source.addEventListener("error", (e) => {
+        if (e.data) finish(`Stopped: ${JSON.parse(e.data).message}`, true);
+        else if (source && source.readyState === EventSource.CLOSED) finish("The connection to the server was lost.", true);
+      });
+    });
+
+    cancelButton.addEventListener("click", async () => {
+      if (!job) return;
+      await fetch(`/api/jobs/${job.id}`, { method: "DELETE" });
+    });
+    useButton.addEventListener("click", () => {
+      window.dispatchEvent(new CustomEvent("model-trained", { detail: { id: job.id, algo: form.elements.algo.value } }));
+      const figure = document.querySelector("[data-figure=sinusoid-finetune]");
+      if (figure) figure.scrollIntoView({ behavior: "smooth" });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-figure=train-panel]").forEach(setup);
+  });
+})();

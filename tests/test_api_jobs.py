@@ -1,0 +1,102 @@
+"""Training jobs through the real app over HTTP: streams, cancel, cache, validation, limits."""
+
+import time
+
+import httpx
+import pytest
+
+from app.settings import Settings
+from tests.conftest import free_port, serving
+from tests.sse import read_events, stream
+
+SMALL = {"task": "sinusoid", "algo": "maml", "steps": 30, "meta_batch": 4, "seed": 5}
+
+
+def start(base, config):
+    response = httpx.post(base + "/api/jobs", json=config)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["events"] == f"/api/jobs/{body['id']}/events"
+    return body
+
+
+def test_stream_parses_and_ends_with_done(live_server):
+    events = stream(live_server, start(live_server, SMALL)["events"])
+    names = [name for name, _ in events]
+    assert names[0] == "start" and names[-1] == "done"
+    assert {"progress", "snapshot"} <= set(names)
+    progress = [d for n, d in events if n == "progress" and "mse" not in d]
+    assert progress[-1]["step"] == 30 and all(p["loss"] > 0 for p in progress)
+    snapshot = [d for n, d in events if n == "snapshot"][-1]
+    assert len(snapshot["trajectory"]) == snapshot["step"] // 1 + 1 or snapshot["trajectory"]
+    assert set(snapshot["predictions"]) == {"0", "1", "10"}
+    assert set(events[-1][1]["eval"]["mse"]) == {"0", "1", "10"}
+
+
+def test_cached_config_replays_identical_events(live_server):
+    config = dict(SMALL, seed=11, algo="fomaml")
+    first = stream(live_server, start(live_server, config)["events"])
+    began = time.perf_counter()
+    second = stream(live_server, start(live_server, config)["events"])
+    assert second == first
+    assert time.perf_counter() - began < 2
+
+
+def test_cancel_ends_the_stream_with_an_error_event(live_server):
+    job = start(live_server, dict(SMALL, steps=20000, seed=12))
+    with httpx.stream("GET", live_server + job["events"], timeout=60) as response:
+        lines = response.iter_lines()
+        for line in lines:
+            if line == "event: progress":
+                break
+        assert httpx.delete(f"{live_server}/api/jobs/{job['id']}").status_code == 200
+        rest = read_events(lines)
+    assert rest[-1] == ("error", {"message": "cancelled"})
+
+
+def test_abandoned_job_is_cancelled_within_a_second():
+    with serving(Settings(port=free_port())) as (base, app):
+        job = start(base, dict(SMALL, steps=20000, seed=13))
+        stream(base, job["events"], stop_after="progress")
+        record = app.state.jobs.get(job["id"])
+        deadline = time.monotonic() + 3
+        while not record.finished and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert record.status == "cancelled"
+        assert record.events[-1] == ("error", {"message": "cancelled"})
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "allowed"),
+    [
+        ({"steps": 0}, "steps", "greater than or equal to 1"),
+        ({"steps": 10**9}, "steps", "less than or equal to"),
+        ({"alpha": 3}, "alpha", "less than or equal to 1"),
+        ({"algo": "sgd"}, "algo", "'pretrained', 'maml', 'fomaml', 'reptile' or 'imaml'"),
+        ({"meta_batch": "many"}, "meta_batch", "valid integer"),
+        ({"colour": "red"}, "colour", "Extra inputs are not permitted"),
+    ],
+)
+def test_validation_names_the_field_and_range(live_server, change, field, allowed):
+    response = httpx.post(live_server + "/api/jobs", json=dict(SMALL, **change))
+    assert response.status_code == 422
+    message = response.json()["message"]
+    assert message.startswith(field + ":") and allowed in message
+
+
+def test_full_queue_answers_429_with_retry_after():
+    with serving(Settings(port=free_port(), job_workers=1, job_queue=1)) as (base, _):
+        running = start(base, dict(SMALL, steps=20000, seed=21))
+        waiting = start(base, dict(SMALL, steps=20000, seed=22))
+        response = httpx.post(base + "/api/jobs", json=dict(SMALL, steps=20000, seed=23))
+        assert response.status_code == 429
+        assert int(response.headers["retry-after"]) > 0
+        queued = stream(base, waiting["events"], stop_after="queued")
+        assert queued[-1] == ("queued", {"position": 1})
+        for job in (running, waiting):
+            httpx.delete(f"{base}/api/jobs/{job['id']}")
+
+
+def test_unknown_job_is_404(live_server):
+    assert httpx.get(live_server + "/api/jobs/nope/events").status_code == 404
+    assert httpx.delete(live_server + "/api/jobs/nope").status_code == 404

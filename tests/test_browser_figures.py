@@ -1,0 +1,90 @@
+"""The sinusoid figures in Chromium: clicking adds points, stepping redraws, training streams."""
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def panel_traces(page, index):
+    return page.evaluate(
+        "i => document.querySelectorAll('[data-figure=sinusoid-finetune] [data-plot=panel]')[i]"
+        ".data.map(t => ({name: t.name, x: Array.from(t.x), y: Array.from(t.y)}))", index)
+
+
+def wait_for_points(page, n):
+    page.wait_for_function(
+        "n => { const p = document.querySelector('[data-figure=sinusoid-finetune] [data-plot=panel]');"
+        " return p && p.data && p.data[3].x.length === n; }", arg=n)
+
+
+def test_clicking_adds_points_and_the_fine_tuning_follows(live_server, page):
+    page.goto(live_server + "/maml", wait_until="networkidle")
+    figure = page.locator("[data-figure=sinusoid-finetune]")
+    figure.locator("[data-action=clear]").click()
+    wait_for_points(page, 0)
+    panel = figure.locator("[data-plot=panel]").first
+    panel.scroll_into_view_if_needed()
+    area = panel.locator(".nsewdrag")
+    box = area.bounding_box()
+    for fraction in (0.2, 0.5, 0.8):
+        page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
+    wait_for_points(page, 3)
+    before = panel_traces(page, 1)
+    support = before[3]
+    assert support["x"] == sorted(support["x"]) and -5 < support["x"][0] < support["x"][2] < 5
+    after_one = before[2]["y"]
+    figure.locator("input[name=step]").fill("10")
+    figure.locator("input[name=step]").dispatch_event("input")
+    after_ten = panel_traces(page, 1)[2]["y"]
+    assert after_ten != after_one
+    assert page.errors == []
+
+
+def test_presets_change_the_points(live_server, page):
+    page.goto(live_server + "/maml", wait_until="networkidle")
+    figure = page.locator("[data-figure=sinusoid-finetune]")
+    figure.locator("input[name=k]").fill("7")
+    figure.locator("[data-action=squeezed]").click()
+    wait_for_points(page, 7)
+    xs = panel_traces(page, 0)[3]["x"]
+    assert min(xs) >= 0 and max(xs) <= 2
+    assert page.errors == []
+
+
+def test_live_training_draws_progress_and_feeds_the_figure(live_server, page):
+    page.goto(live_server + "/maml", wait_until="networkidle")
+    panel = page.locator("[data-figure=train-panel]")
+    panel.locator("select[name=algo]").select_option("fomaml")
+    panel.locator("input[name=steps]").fill("300")
+    panel.locator("input[name=meta_batch]").fill("5")
+    panel.locator("[data-action=start]").click()
+    page.wait_for_function(
+        "() => { const p = document.querySelector('[data-figure=train-panel] [data-plot=loss]');"
+        " return p.data && p.data[0].x.length > 0; }", timeout=5000)
+    page.wait_for_function(
+        "() => document.querySelector('[data-figure=train-panel] [data-plot=trajectory]').data",
+        timeout=10000)
+    page.locator("[data-action=use-model]").wait_for(state="visible", timeout=60000)
+    assert "Done in" in panel.locator("[data-status]").inner_text()
+    page.locator("[data-action=use-model]").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-figure=sinusoid-finetune] [data-plot=panel]')"
+        ".length === 3 && document.querySelectorAll('[data-figure=sinusoid-finetune] "
+        "[data-plot=panel]')[2].data")
+    assert page.errors == []
+
+
+def test_training_can_be_cancelled(live_server, page):
+    page.goto(live_server + "/lab", wait_until="networkidle")
+    panel = page.locator("[data-figure=train-panel]")
+    panel.locator("input[name=steps]").fill("20000")
+    panel.locator("input[name=seed]").fill("99")
+    panel.locator("[data-action=start]").click()
+    page.wait_for_function(
+        "() => { const p = document.querySelector('[data-figure=train-panel] [data-plot=loss]');"
+        " return p.data && p.data[0].x.length > 0; }", timeout=10000)
+    panel.locator("[data-action=cancel]").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-figure=train-panel] [data-status]')"
+        ".textContent.includes('cancelled')", timeout=5000)
+    assert page.errors == []
