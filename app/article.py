@@ -71,8 +71,10 @@ def typeset(source: str) -> Typeset:
         if name in numbers:
             raise ArticleError(f"equation label {name!r} is used twice")
         numbers[name] = len(numbers) + 1
-        return (f'<div class="equation" id="eq-{name}">{math}'
-                f'<span class="eq-number">({numbers[name]})</span></div>')
+        return (
+            f'<div class="equation" id="eq-{name}">{math}'
+            f'<span class="eq-number">({numbers[name]})</span></div>'
+        )
 
     def cite(match: re.Match) -> str:
         links = []

@@ -56,8 +56,15 @@ class Job:
 
 class JobManager:
     def __init__(
-        self, runner: Runner, *, workers: int = 2, queue_length: int = 8, cache_size: int = 64,
-        abandon_after: float = 1.0, connect_grace: float = 10.0, keep_finished: int = 256,
+        self,
+        runner: Runner,
+        *,
+        workers: int = 2,
+        queue_length: int = 8,
+        cache_size: int = 64,
+        abandon_after: float = 1.0,
+        connect_grace: float = 10.0,
+        keep_finished: int = 256,
     ):
         self.runner = runner
         self.workers = workers
@@ -100,8 +107,9 @@ class JobManager:
             cached = self.cache.get(key)
             if cached is not None:
                 self.cache.move_to_end(key)
-                job = Job(uuid.uuid4().hex, config, list(cached.events), "done",
-                          result=cached.result)
+                job = Job(
+                    uuid.uuid4().hex, config, list(cached.events), "done", result=cached.result
+                )
                 self._remember(job)
                 return job
             job = Job(uuid.uuid4().hex, config)

@@ -30,7 +30,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logging.basicConfig(level=settings.log_level.upper())
     torch.set_num_threads(settings.torch_threads)
     manager = JobManager(
-        training_events, workers=settings.job_workers, queue_length=settings.job_queue,
+        training_events,
+        workers=settings.job_workers,
+        queue_length=settings.job_queue,
         abandon_after=settings.job_abandon_seconds,
     )
 
@@ -52,8 +54,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
-        return FileResponse(PLOTLY_JS, media_type="text/javascript",
-                            headers={"Cache-Control": "public, max-age=86400"})
+        return FileResponse(
+            PLOTLY_JS,
+            media_type="text/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     app.include_router(jobs_api.router)
     app.include_router(sinusoid_api.router)

@@ -7,7 +7,7 @@ and citations) and kept; figures fill themselves in from the API at run time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -50,8 +50,10 @@ PAGES: tuple[Page, ...] = (
 BY_SLUG = {page.slug: page for page in PAGES}
 
 environment = Environment(
-    loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-    trim_blocks=True, lstrip_blocks=True,
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 
 
@@ -62,13 +64,14 @@ def references_html(keys: list[str]) -> str:
     return template.render(entries=[(key, REFERENCES[key]) for key in keys])
 
 
-@lru_cache(maxsize=None)
+@cache
 def render(slug: str, job_max_steps: int) -> str:
     """The finished HTML of a page: typeset, with its reference list."""
     page = BY_SLUG[slug]
     index = PAGES.index(page)
     html = environment.get_template(f"pages/{slug}.html").render(
-        page=page, pages=PAGES,
+        page=page,
+        pages=PAGES,
         previous=PAGES[index - 1] if index > 0 else None,
         next=PAGES[index + 1] if index + 1 < len(PAGES) else None,
         train_fields=TrainConfig.model_json_schema()["properties"],
@@ -90,7 +93,12 @@ def router(settings: Settings) -> APIRouter:
         return handler
 
     for page in PAGES:
-        routes.add_api_route(page.path, view(page.slug), methods=["GET"],
-                             response_class=HTMLResponse, include_in_schema=False)
+        routes.add_api_route(
+            page.path,
+            view(page.slug),
+            methods=["GET"],
+            response_class=HTMLResponse,
+            include_in_schema=False,
+        )
 
     return routes

@@ -7,8 +7,9 @@ from app.settings import Settings
 
 def main() -> None:
     settings = Settings.from_env()
-    uvicorn.run("app.main:app", host=settings.host, port=settings.port,
-                log_level=settings.log_level)
+    uvicorn.run(
+        "app.main:app", host=settings.host, port=settings.port, log_level=settings.log_level
+    )
 
 
 if __name__ == "__main__":

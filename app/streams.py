@@ -43,13 +43,17 @@ def training_events(
     xs, ys = probe_task(config.shots)
     x = grid(GRID_POINTS)
     probe = {
-        "x": rounded(x[:, 0]), "target": rounded(sinusoid(x[:, 0], *PROBE)),
+        "x": rounded(x[:, 0]),
+        "target": rounded(sinusoid(x[:, 0], *PROBE)),
         "support": {"x": rounded(xs[:, 0]), "y": rounded(ys[:, 0])},
     }
     yield "start", {"config": config.model_dump(), "steps": steps, "probe": probe}
     path: list[Params] = []
-    events = run.run(eval_every=max(1, steps // EVALUATIONS), eval_tasks=EVAL_TASKS,
-                     snapshot_every=max(1, steps // SNAPSHOT_EVENTS))
+    events = run.run(
+        eval_every=max(1, steps // EVALUATIONS),
+        eval_tasks=EVAL_TASKS,
+        snapshot_every=max(1, steps // SNAPSHOT_EVENTS),
+    )
     loss = None
     for event in events:
         if should_stop():
@@ -57,21 +61,43 @@ def training_events(
         if isinstance(event, Progress):
             loss = event.loss
             if event.step % every == 0 or event.step == steps:
-                yield "progress", {"step": event.step, "steps": steps, "loss": round(loss, 5),
-                                   "step_ms": round(event.step_ms, 3)}
+                yield (
+                    "progress",
+                    {
+                        "step": event.step,
+                        "steps": steps,
+                        "loss": round(loss, 5),
+                        "step_ms": round(event.step_ms, 3),
+                    },
+                )
         elif isinstance(event, Evaluation):
-            yield "progress", {"step": event.step, "steps": steps, "loss": round(loss, 5),
-                               "mse": event.eval["mse"]}
+            yield (
+                "progress",
+                {
+                    "step": event.step,
+                    "steps": steps,
+                    "loss": round(loss, 5),
+                    "mse": event.eval["mse"],
+                },
+            )
         elif isinstance(event, Snapshot):
             path.append(event.params)
-            curves = finetune_curves(run.model, event.params, xs, ys, config.alpha,
-                                     max(PROBE_STEPS), x)
-            yield "snapshot", {
-                "step": event.step,
-                "predictions": {str(k): rounded(curves.predictions[k]) for k in PROBE_STEPS},
-                "trajectory": [rounded(p) for p in project(trajectory_matrix(path), pca_plane(path))],
-            }
+            curves = finetune_curves(
+                run.model, event.params, xs, ys, config.alpha, max(PROBE_STEPS), x
+            )
+            yield (
+                "snapshot",
+                {
+                    "step": event.step,
+                    "predictions": {str(k): rounded(curves.predictions[k]) for k in PROBE_STEPS},
+                    "trajectory": [
+                        rounded(p) for p in project(trajectory_matrix(path), pca_plane(path))
+                    ],
+                },
+            )
     evaluation = run.evaluate(FINAL_EVAL_TASKS)
     yield "result", {"params": run.theta}
-    yield "done", {"steps": steps, "seconds": round(run.seconds, 3), "loss": loss,
-                   "eval": evaluation}
+    yield (
+        "done",
+        {"steps": steps, "seconds": round(run.seconds, 3), "loss": loss, "eval": evaluation},
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from functools import partial
 
 import torch
 
@@ -52,12 +53,16 @@ def main() -> None:
         diff = (flatten(batched.direction) - flatten(loop.direction)).abs().max().item()
         scale = flatten(loop.direction).abs().max().item()
         assert diff <= 1e-3 * scale + 1e-6, f"{name}: batched and loop disagree by {diff}"
-        loop_ms = median_ms(lambda: per_task_loop(algorithm.meta_gradient, model, theta, batch, hp),
-                            max(5, args.repeats // 5))
-        batched_ms = median_ms(lambda: algorithm.meta_gradient(model, theta, batch, hp, True),
-                               args.repeats)
-        print(f"{name:<11} {hp.inner_steps:>3} {loop_ms:>9.2f} {batched_ms:>11.2f} "
-              f"{loop_ms / batched_ms:>6.1f}x  {diff:.1e}")
+        meta_gradient = algorithm.meta_gradient
+        loop_ms = median_ms(
+            partial(per_task_loop, meta_gradient, model, theta, batch, hp),
+            max(5, args.repeats // 5),
+        )
+        batched_ms = median_ms(partial(meta_gradient, model, theta, batch, hp, True), args.repeats)
+        print(
+            f"{name:<11} {hp.inner_steps:>3} {loop_ms:>9.2f} {batched_ms:>11.2f} "
+            f"{loop_ms / batched_ms:>6.1f}x  {diff:.1e}"
+        )
 
 
 if __name__ == "__main__":

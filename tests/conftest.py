@@ -13,7 +13,6 @@ import torch
 import uvicorn
 
 from app.main import create_app
-
 from app.meta.nets import regression_mlp
 from app.meta.params import leaves
 from app.meta.tasks.sinusoid import SinusoidTasks
@@ -53,8 +52,11 @@ def free_port() -> int:
 def serving(settings: Settings):
     """The real app under uvicorn in a background thread; yields its base URL."""
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=settings.port, log_level="warning", lifespan="on"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -75,8 +77,14 @@ def live_server():
         yield url
 
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +94,9 @@ def browser():
 
     executable = shutil.which("chromium")
     if executable is None:
-        pytest.fail("chromium is not installed: bash scripts/test installs it (apt-get install chromium)")
+        pytest.fail(
+            "chromium is not installed: bash scripts/test installs it (apt-get install chromium)"
+        )
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield chromium

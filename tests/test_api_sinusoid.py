@@ -28,15 +28,17 @@ def test_finetune_returns_every_step_for_both_reference_models(client):
     assert [m["id"] for m in result["models"]] == ["pretrained", "maml"]
     assert len(result["x"]) == len(result["target"]) == 200
     assert result["support"]["y"] == pytest.approx(
-        [2.0 * torch.sin(torch.tensor(x - 0.5)).item() for x in BODY["xs"]], abs=1e-6)
+        [2.0 * torch.sin(torch.tensor(x - 0.5)).item() for x in BODY["xs"]], abs=1e-6
+    )
     for model in result["models"]:
         assert len(model["predictions"]) == len(model["losses"]) == 11
 
     config, params, _ = load_checkpoint(ROOT / "models" / "sinusoid-maml.pt")
     xs = torch.tensor(BODY["xs"])[:, None]
     ys = 2.0 * torch.sin(xs - 0.5)
-    curves = finetune_curves(regression_mlp(), params, xs, ys, config.alpha, 10,
-                             torch.tensor(result["x"])[:, None])
+    curves = finetune_curves(
+        regression_mlp(), params, xs, ys, config.alpha, 10, torch.tensor(result["x"])[:, None]
+    )
     assert result["models"][1]["losses"] == pytest.approx(curves.support_losses.tolist(), rel=1e-5)
 
 
@@ -48,8 +50,13 @@ def test_maml_adapts_where_the_baseline_does_not(client):
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"xs": []}, "xs"), ({"xs": [6.0]}, "xs.0"), ({"amplitude": 9}, "amplitude"),
-     ({"steps": 50}, "steps"), ({"xs": [0.0] * 11}, "xs")],
+    [
+        ({"xs": []}, "xs"),
+        ({"xs": [6.0]}, "xs.0"),
+        ({"amplitude": 9}, "amplitude"),
+        ({"steps": 50}, "steps"),
+        ({"xs": [0.0] * 11}, "xs"),
+    ],
 )
 def test_bad_input_names_the_field(client, change, field):
     response = client.post("/api/sinusoid/finetune", json=dict(BODY, **change))
@@ -63,11 +70,13 @@ def test_unknown_model_is_404(client):
 
 
 def test_a_trained_job_can_be_fine_tuned(live_server):
-    job = httpx.post(live_server + "/api/jobs", json={"algo": "fomaml", "steps": 20,
-                                                      "meta_batch": 3, "seed": 2}).json()
+    job = httpx.post(
+        live_server + "/api/jobs", json={"algo": "fomaml", "steps": 20, "meta_batch": 3, "seed": 2}
+    ).json()
     assert stream(live_server, job["events"])[-1][0] == "done"
-    result = httpx.post(live_server + "/api/sinusoid/finetune",
-                        json=dict(BODY, models=[job["id"]])).json()
+    result = httpx.post(
+        live_server + "/api/sinusoid/finetune", json=dict(BODY, models=[job["id"]])
+    ).json()
     assert result["models"][0]["title"] == "Your fomaml model"
 
 

@@ -8,13 +8,18 @@ pytestmark = pytest.mark.browser
 def panel_traces(page, index):
     return page.evaluate(
         "i => document.querySelectorAll('[data-figure=sinusoid-finetune] [data-plot=panel]')[i]"
-        ".data.map(t => ({name: t.name, x: Array.from(t.x), y: Array.from(t.y)}))", index)
+        ".data.map(t => ({name: t.name, x: Array.from(t.x), y: Array.from(t.y)}))",
+        index,
+    )
 
 
 def wait_for_points(page, n):
     page.wait_for_function(
-        "n => { const p = document.querySelector('[data-figure=sinusoid-finetune] [data-plot=panel]');"
-        " return p && p.data && p.data[3].x.length === n; }", arg=n)
+        "n => { const p = document.querySelector("
+        "'[data-figure=sinusoid-finetune] [data-plot=panel]');"
+        " return p && p.data && p.data[3].x.length === n; }",
+        arg=n,
+    )
 
 
 def test_clicking_adds_points_and_the_fine_tuning_follows(live_server, page):
@@ -60,17 +65,21 @@ def test_live_training_draws_progress_and_feeds_the_figure(live_server, page):
     panel.locator("[data-action=start]").click()
     page.wait_for_function(
         "() => { const p = document.querySelector('[data-figure=train-panel] [data-plot=loss]');"
-        " return p.data && p.data[0].x.length > 0; }", timeout=5000)
+        " return p.data && p.data[0].x.length > 0; }",
+        timeout=5000,
+    )
     page.wait_for_function(
         "() => document.querySelector('[data-figure=train-panel] [data-plot=trajectory]').data",
-        timeout=10000)
+        timeout=10000,
+    )
     page.locator("[data-action=use-model]").wait_for(state="visible", timeout=60000)
     assert "Done in" in panel.locator("[data-status]").inner_text()
     page.locator("[data-action=use-model]").click()
     page.wait_for_function(
         "() => document.querySelectorAll('[data-figure=sinusoid-finetune] [data-plot=panel]')"
         ".length === 3 && document.querySelectorAll('[data-figure=sinusoid-finetune] "
-        "[data-plot=panel]')[2].data")
+        "[data-plot=panel]')[2].data"
+    )
     assert page.errors == []
 
 
@@ -82,9 +91,13 @@ def test_training_can_be_cancelled(live_server, page):
     panel.locator("[data-action=start]").click()
     page.wait_for_function(
         "() => { const p = document.querySelector('[data-figure=train-panel] [data-plot=loss]');"
-        " return p.data && p.data[0].x.length > 0; }", timeout=10000)
+        " return p.data && p.data[0].x.length > 0; }",
+        timeout=10000,
+    )
     panel.locator("[data-action=cancel]").click()
     page.wait_for_function(
         "() => document.querySelector('[data-figure=train-panel] [data-status]')"
-        ".textContent.includes('cancelled')", timeout=5000)
+        ".textContent.includes('cancelled')",
+        timeout=5000,
+    )
     assert page.errors == []

@@ -10,7 +10,9 @@ pytestmark = pytest.mark.browser
 @pytest.mark.parametrize("page_info", PAGES, ids=lambda p: p.slug)
 def test_page_loads_without_errors(live_server, page, page_info):
     outside = []
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(live_server) else None)
+    page.on(
+        "request", lambda r: outside.append(r.url) if not r.url.startswith(live_server) else None
+    )
     response = page.goto(live_server + page_info.path, wait_until="networkidle")
     assert response.status == 200
     assert page.title().startswith(page_info.title)

@@ -9,8 +9,23 @@ from app import evaluate, train
 
 def test_train_writes_result_checkpoint_and_card(tmp_path):
     out, ckpt = tmp_path / "r.json", tmp_path / "m.pt"
-    argv = ["sinusoid", "--algo", "fomaml", "--steps", "5", "--seed", "3", "--meta-batch", "4",
-            "--eval-tasks", "20", "--out", str(out), "--save", str(ckpt)]
+    argv = [
+        "sinusoid",
+        "--algo",
+        "fomaml",
+        "--steps",
+        "5",
+        "--seed",
+        "3",
+        "--meta-batch",
+        "4",
+        "--eval-tasks",
+        "20",
+        "--out",
+        str(out),
+        "--save",
+        str(ckpt),
+    ]
     assert train.main(argv) == 0
     result = json.loads(out.read_text())
     assert {"algo", "steps", "seed", "seconds", "eval"} <= set(result)
@@ -19,15 +34,40 @@ def test_train_writes_result_checkpoint_and_card(tmp_path):
     assert json.loads(ckpt.with_suffix(".json").read_text())["eval"] == result["eval"]
 
     again = tmp_path / "e.json"
-    assert evaluate.main(["sinusoid", "--checkpoint", str(ckpt), "--shots", "10", "--tasks", "20",
-                          "--seed", str(result["eval"]["seed"]), "--out", str(again)]) == 0
+    assert (
+        evaluate.main(
+            [
+                "sinusoid",
+                "--checkpoint",
+                str(ckpt),
+                "--shots",
+                "10",
+                "--tasks",
+                "20",
+                "--seed",
+                str(result["eval"]["seed"]),
+                "--out",
+                str(again),
+            ]
+        )
+        == 0
+    )
     assert json.loads(again.read_text())["eval"] == result["eval"]
 
 
 def test_train_resumes_and_extends(tmp_path, capsys):
     ckpt = tmp_path / "m.pt"
-    base = ["sinusoid", "--algo", "maml", "--meta-batch", "3", "--eval-tasks", "5",
-            "--save", str(ckpt)]
+    base = [
+        "sinusoid",
+        "--algo",
+        "maml",
+        "--meta-batch",
+        "3",
+        "--eval-tasks",
+        "5",
+        "--save",
+        str(ckpt),
+    ]
     assert train.main(base + ["--steps", "4"]) == 0
     assert train.main(base + ["--steps", "6"]) == 0
     assert "resuming" in capsys.readouterr().err
@@ -46,7 +86,11 @@ def test_maml_beats_pretrained_after_3000_steps(tmp_path):
     results = {}
     for algo in ("maml", "pretrained"):
         out = tmp_path / f"{algo}.json"
-        assert train.main(["sinusoid", "--algo", algo, "--steps", "3000", "--seed", "0",
-                           "--out", str(out)]) == 0
+        assert (
+            train.main(
+                ["sinusoid", "--algo", algo, "--steps", "3000", "--seed", "0", "--out", str(out)]
+            )
+            == 0
+        )
         results[algo] = json.loads(out.read_text())["eval"]["mse"]["1"]
     assert results["maml"] <= 0.5 * results["pretrained"]

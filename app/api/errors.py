@@ -17,8 +17,10 @@ def describe(errors: list[dict]) -> str:
 
 
 def invalid(errors: list[dict]) -> JSONResponse:
-    clean = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e.get("type", "value_error")}
-             for e in errors]
+    clean = [
+        {"loc": list(e["loc"]), "msg": e["msg"], "type": e.get("type", "value_error")}
+        for e in errors
+    ]
     return JSONResponse({"message": describe(clean), "detail": clean}, status_code=422)
 
 

@@ -36,13 +36,23 @@ def sse(index: int | None, name: str, data: dict) -> str:
 def start(config: TrainConfig, request: Request):
     limit = request.app.state.settings.job_max_steps
     if config.steps > limit:
-        return invalid([{"loc": ["body", "steps"], "type": "less_than_equal",
-                         "msg": f"Input should be less than or equal to {limit} on this server"}])
+        return invalid(
+            [
+                {
+                    "loc": ["body", "steps"],
+                    "type": "less_than_equal",
+                    "msg": f"Input should be less than or equal to {limit} on this server",
+                }
+            ]
+        )
     try:
         job = manager(request).submit(config)
     except QueueFull:
-        raise HTTPException(429, "too many training jobs are waiting; try again shortly",
-                            headers={"Retry-After": "5"}) from None
+        raise HTTPException(
+            429,
+            "too many training jobs are waiting; try again shortly",
+            headers={"Retry-After": "5"},
+        ) from None
     return JSONResponse({"id": job.id, "events": f"/api/jobs/{job.id}/events"}, status_code=202)
 
 
@@ -78,8 +88,11 @@ async def events(job_id: str, request: Request):
         finally:
             jobs.detach(job)
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.delete("/{job_id}", summary="Cancel a job")

@@ -30,8 +30,12 @@ class FinetuneRequest(BaseModel):
     amplitude: float = Field(ge=AMPLITUDE[0], le=AMPLITUDE[1], description="A of A·sin(x − φ)")
     phase: float = Field(ge=PHASE[0], le=round(PHASE[1], 6), description="φ of A·sin(x − φ)")
     xs: list[X] = Field(min_length=1, max_length=10, description="K support inputs in [−5, 5]")
-    models: list[str] = Field(["pretrained", "maml"], min_length=1, max_length=4,
-                              description="'pretrained', 'maml' or a finished job's id")
+    models: list[str] = Field(
+        ["pretrained", "maml"],
+        min_length=1,
+        max_length=4,
+        description="'pretrained', 'maml' or a finished job's id",
+    )
     steps: int = Field(10, ge=0, le=20, description="inner steps to show")
     alpha: float | None = Field(None, gt=0, le=0.1, description="step size (default: the model's)")
 
@@ -52,8 +56,9 @@ def resolve(request: Request, name: str) -> tuple[str, float, Params]:
         return REFERENCE[name], alpha, params
     job = request.app.state.jobs.get(name)
     if job is None or job.result is None:
-        raise HTTPException(404, f"models: {name!r} is neither 'pretrained', 'maml' nor a "
-                                 "finished training job")
+        raise HTTPException(
+            404, f"models: {name!r} is neither 'pretrained', 'maml' nor a finished training job"
+        )
     return f"Your {job.config.algo} model", job.config.alpha, job.result
 
 
@@ -70,12 +75,18 @@ def finetune(body: FinetuneRequest, request: Request) -> dict:
     }
     for name in body.models:
         title, alpha, params = resolve(request, name)
-        curves = finetune_curves(regression_mlp(), params, xs, ys, body.alpha or alpha,
-                                 body.steps, x)
+        curves = finetune_curves(
+            regression_mlp(), params, xs, ys, body.alpha or alpha, body.steps, x
+        )
         finite = bool(curves.predictions.isfinite().all())
-        result["models"].append({
-            "id": name, "title": title, "alpha": body.alpha or alpha, "diverged": not finite,
-            "predictions": torch.nan_to_num(curves.predictions, 0.0, 1e6, -1e6).tolist(),
-            "losses": [v if math.isfinite(v) else None for v in curves.support_losses.tolist()],
-        })
+        result["models"].append(
+            {
+                "id": name,
+                "title": title,
+                "alpha": body.alpha or alpha,
+                "diverged": not finite,
+                "predictions": torch.nan_to_num(curves.predictions, 0.0, 1e6, -1e6).tolist(),
+                "losses": [v if math.isfinite(v) else None for v in curves.support_losses.tolist()],
+            }
+        )
     return result

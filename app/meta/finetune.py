@@ -23,7 +23,12 @@ class Curves:
 
 
 def finetune_curves(
-    model: Model, theta: Params, xs: torch.Tensor, ys: torch.Tensor, alpha: float, steps: int,
+    model: Model,
+    theta: Params,
+    xs: torch.Tensor,
+    ys: torch.Tensor,
+    alpha: float,
+    steps: int,
     grid: torch.Tensor,
 ) -> Curves:
     """Predictions on ``grid`` (G, d) and support losses after 0 … ``steps`` steps on (xs, ys)."""
