@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,10 +20,18 @@ from app.api import jobs as jobs_api
 from app.api import sinusoid as sinusoid_api
 from app.api.errors import validation_handler
 from app.jobs import JobManager
+from app.meta.config import TrainConfig
+from app.meta.train import Training
 from app.settings import ROOT, Settings
 from app.streams import training_events
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def warm_up() -> None:
+    """Pay PyTorch's one-time lazy imports (the optimisers pull in torch._dynamo, about 3 s)
+    before the first reader presses "train", not after."""
+    Training(TrainConfig(steps=1, meta_batch=2)).meta_step()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -38,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
         manager.start()
         yield
         manager.stop()

@@ -6,6 +6,7 @@ and citations) and kept; figures fill themselves in from the API at run time.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,12 +17,18 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.article import typeset
 from app.bibliography import REFERENCES
-from app.meta.algorithms import ALGORITHMS
+from app.meta import inner
+from app.meta.algorithms import ALGORITHMS, maml
 from app.meta.config import TrainConfig
 from app.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 REFERENCES_MARK = "<!--references-->"
+SOURCE = {  # the engine's own code, shown on the MAML page
+    "sgd_adapt": inspect.getsource(inner.sgd_adapt),
+    "adapted_query_loss": inspect.getsource(maml.adapted_query_loss),
+    "maml_meta_gradient": inspect.getsource(maml.meta_gradient),
+}
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,7 @@ def render(slug: str, job_max_steps: int) -> str:
         train_fields=TrainConfig.model_json_schema()["properties"],
         algorithms=list(ALGORITHMS.values()),
         job_max_steps=job_max_steps,
+        code=SOURCE,
     )
     result = typeset(html)
     return result.html.replace(REFERENCES_MARK, references_html(result.cited))

@@ -37,7 +37,6 @@ def rounded(values: torch.Tensor, digits: int = 4) -> list:
 def training_events(
     config: TrainConfig, should_stop: Callable[[], bool]
 ) -> Iterator[tuple[str, dict]]:
-    run = Training(config)
     steps = config.steps
     every = max(1, steps // PROGRESS_EVENTS)
     xs, ys = probe_task(config.shots)
@@ -48,6 +47,7 @@ def training_events(
         "support": {"x": rounded(xs[:, 0]), "y": rounded(ys[:, 0])},
     }
     yield "start", {"config": config.model_dump(), "steps": steps, "probe": probe}
+    run = Training(config)
     path: list[Params] = []
     events = run.run(
         eval_every=max(1, steps // EVALUATIONS),
