@@ -17,12 +17,16 @@ from fastapi.staticfiles import StaticFiles
 
 from app import pages
 from app.api import jobs as jobs_api
+from app.api import quiz as quiz_api
 from app.api import sinusoid as sinusoid_api
 from app.api.errors import validation_handler
+from app.datasets import OmniglotSource
 from app.jobs import JobManager
 from app.meta.config import TrainConfig
 from app.meta.train import Training
+from app.ratelimit import RateLimiter
 from app.settings import ROOT, Settings
+from app.store import AnswerStore
 from app.streams import training_events
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -47,14 +51,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+        warming = threading.Thread(target=warm_up, name="warm-up", daemon=True)
+        warming.start()
+        app.state.omniglot.start()
+        app.state.answers = AnswerStore(settings.database)
         manager.start()
         yield
         manager.stop()
+        app.state.answers.close()
+        warming.join()  # a thread still inside PyTorch at exit aborts the process
+        app.state.omniglot.ready.wait()
 
     app = FastAPI(title="MAML, explained", lifespan=lifespan)
     app.state.settings = settings
     app.state.jobs = manager
+    app.state.omniglot = OmniglotSource(settings)
+    app.state.quiz_limiter = RateLimiter(settings.quiz_answers_per_minute)
     app.add_exception_handler(RequestValidationError, validation_handler)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
 
@@ -72,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(jobs_api.router)
     app.include_router(sinusoid_api.router)
+    app.include_router(quiz_api.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     app.include_router(pages.router(settings))
     return app

@@ -36,6 +36,7 @@ class Page:
     slug: str
     title: str
     scripts: tuple[str, ...] = ()  # the figure modules this page loads, from static/js
+    plotly: bool = True  # whether those figures draw with Plotly
 
     @property
     def path(self) -> str:
@@ -43,7 +44,7 @@ class Page:
 
 
 PAGES: tuple[Page, ...] = (
-    Page("introduction", "Introduction"),
+    Page("introduction", "Introduction", ("quiz.js",), plotly=False),
     Page("why-model-agnostic", "Why model-agnostic"),
     Page("maml", "MAML", ("sinusoid-finetune.js", "train-panel.js")),
     Page("meta-gradient", "The meta-gradient"),

@@ -6,10 +6,20 @@ Each setting is documented in the README's table; defaults suit one laptop.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_omniglot_dir() -> Path:
+    """``data/omniglot`` when it holds the zip, else a sibling ``shared/omniglot`` checkout
+    (the development machines' copy), else ``data/omniglot`` as the download target."""
+    local = ROOT / "data" / "omniglot"
+    shared = ROOT.parent / "shared" / "omniglot"
+    if not (local / "images_background.zip").is_file() and shared.is_dir():
+        return shared
+    return local
 
 
 @dataclass(frozen=True)
@@ -19,11 +29,15 @@ class Settings:
     log_level: str = "info"
     models_dir: Path = ROOT / "models"
     data_dir: Path = ROOT / "data"
+    cache_dir: Path = ROOT / "data" / "cache"
     torch_threads: int = 1
     job_workers: int = 2
     job_queue: int = 8
     job_max_steps: int = 20_000
     job_abandon_seconds: float = 1.0
+    omniglot_dir: Path = field(default_factory=default_omniglot_dir)
+    omniglot_download: bool = True
+    quiz_answers_per_minute: int = 60
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -33,6 +47,21 @@ class Settings:
             raw = environ.get("MAML_" + f.name.upper())
             if raw is None:
                 continue
-            kind = type(f.default)
-            values[f.name] = Path(raw) if isinstance(f.default, Path) else kind(raw)
+            try:
+                values[f.name] = parse(raw, KINDS[f.type])
+            except ValueError:
+                raise ValueError(f"MAML_{f.name.upper()}={raw!r} is not a {f.type}") from None
         return cls(**values)
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "quiz.sqlite3"
+
+
+KINDS = {"str": str, "int": int, "float": float, "bool": bool, "Path": Path}
+
+
+def parse(raw: str, kind: type):
+    if kind is bool:
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    return kind(raw)

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import torch
@@ -71,9 +72,14 @@ def serving(settings: Settings):
         thread.join(10)
 
 
+def server_settings(data_dir: Path, **changes) -> Settings:
+    """Settings for a test server: its own port and database, the shared Omniglot cache."""
+    return Settings(port=free_port(), data_dir=data_dir, **changes)
+
+
 @pytest.fixture(scope="session")
-def live_server():
-    with serving(Settings(port=free_port())) as (url, _):
+def live_server(tmp_path_factory):
+    with serving(server_settings(tmp_path_factory.mktemp("live"))) as (url, _):
         yield url
 
 

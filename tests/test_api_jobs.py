@@ -5,8 +5,7 @@ import time
 import httpx
 import pytest
 
-from app.settings import Settings
-from tests.conftest import free_port, serving
+from tests.conftest import server_settings, serving
 from tests.sse import read_events, stream
 
 SMALL = {"task": "sinusoid", "algo": "maml", "steps": 30, "meta_batch": 4, "seed": 5}
@@ -54,8 +53,8 @@ def test_cancel_ends_the_stream_with_an_error_event(live_server):
     assert rest[-1] == ("error", {"message": "cancelled"})
 
 
-def test_abandoned_job_is_cancelled_within_a_second():
-    with serving(Settings(port=free_port())) as (base, app):
+def test_abandoned_job_is_cancelled_within_a_second(tmp_path):
+    with serving(server_settings(tmp_path)) as (base, app):
         job = start(base, dict(SMALL, steps=20000, seed=13))
         stream(base, job["events"], stop_after="progress")
         record = app.state.jobs.get(job["id"])
@@ -84,8 +83,8 @@ def test_validation_names_the_field_and_range(live_server, change, field, allowe
     assert message.startswith(field + ":") and allowed in message
 
 
-def test_full_queue_answers_429_with_retry_after():
-    with serving(Settings(port=free_port(), job_workers=1, job_queue=1)) as (base, _):
+def test_full_queue_answers_429_with_retry_after(tmp_path):
+    with serving(server_settings(tmp_path, job_workers=1, job_queue=1)) as (base, _):
         running = start(base, dict(SMALL, steps=20000, seed=21))
         waiting = start(base, dict(SMALL, steps=20000, seed=22))
         response = httpx.post(base + "/api/jobs", json=dict(SMALL, steps=20000, seed=23))

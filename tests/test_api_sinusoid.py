@@ -16,8 +16,8 @@ BODY = {"amplitude": 2.0, "phase": 0.5, "xs": [-3.0, -1.0, 0.5, 2.0, 4.0]}
 
 
 @pytest.fixture(scope="module")
-def client():
-    with TestClient(create_app()) as c:
+def client(tmp_path_factory):
+    with TestClient(create_app(Settings(data_dir=tmp_path_factory.mktemp("data")))) as c:
         yield c
 
 
@@ -81,7 +81,7 @@ def test_a_trained_job_can_be_fine_tuned(live_server):
 
 
 def test_missing_reference_model_is_503(tmp_path):
-    with TestClient(create_app(Settings(models_dir=tmp_path))) as c:
+    with TestClient(create_app(Settings(models_dir=tmp_path, data_dir=tmp_path))) as c:
         response = c.post("/api/sinusoid/finetune", json=BODY)
     assert response.status_code == 503
     assert "sinusoid-pretrained.pt" in response.json()["detail"]

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
-from torch.func import jacrev, vmap
+from torch.func import vmap
 
 from app.meta import toy
 from app.meta.algorithms import ALGORITHMS, Hyper
@@ -306,14 +306,21 @@ class ImplicitView:
 
 
 def support_hessians(model: Model, phi: Params, batch: TaskBatch) -> torch.Tensor:
-    """∇²L_τi^support(φ_i) per task as dense matrices, shape (T, P, P); for small P only."""
-    like = {k: v[0].detach() for k, v in phi.items()}
+    """∇²L_τi^support(φ_i) per task as dense matrices, shape (T, P, P); for small P only.
 
-    def single(vector: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        params = {k: v[0] for k, v in stacked_params(vector.unsqueeze(0), like).items()}
-        return model.loss(params, x, y)
-
-    return vmap(jacrev(jacrev(single)))(flat_stack(detached(phi)), batch.xs, batch.ys)
+    Row j of every task's Hessian at once: ∇ of Σ_i ∂_j L_τi(φ_i) with respect to
+    the stack (the tasks are independent), one backward pass per parameter.
+    """
+    losses = task_losses(model)
+    phi = {k: v.detach().requires_grad_(True) for k, v in phi.items()}
+    inputs = list(phi.values())
+    with torch.enable_grad():
+        g = flat_stack(gradients(losses, phi, batch.xs, batch.ys, create_graph=True))
+        rows = [
+            torch.autograd.grad(g[:, j].sum(), inputs, retain_graph=True, materialize_grads=True)
+            for j in range(g.shape[1])
+        ]
+    return torch.stack([flat_stack(dict(zip(phi, r, strict=True))) for r in rows], dim=1)
 
 
 def implicit_view(
@@ -447,11 +454,12 @@ def filter_normalized_direction(
 ) -> Params:
     """A Gaussian direction d rescaled filter by filter: d_ij ← d_ij / ‖d_ij‖ · ‖θ_ij‖.
 
-    Li et al. (2018), §4, eq. above Fig. 2: filter j of layer i is one output
+    Li et al. (2018), §4 (filter-wise normalisation): filter j of layer i is one output
     unit's incoming weights, a row of a (fan_out, fan_in, …) weight (a fully
     connected layer is a 1×1 convolution). One-dimensional parameters (biases,
-    batch-norm) get d = 0 (``biases="zero"``, the paper's ``ignore=biasbn``), or
-    d = θ (``"weights"``, as the authors' code does when they are not ignored).
+    batch-norm) get d = 0 (``biases="zero"``: ``ignore=biasbn`` in the authors'
+    released code, tomgoldstein/loss-landscape) or d = θ (``"weights"``: that code
+    when they are not ignored).
     """
     out = {}
     for k, w in theta.items():

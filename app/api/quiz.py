@@ -1,0 +1,98 @@
+"""The quiz over HTTP: a task, an answer (stored anonymously), everyone's statistics,
+and the Omniglot drawings themselves, addressed by character and drawing id only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.datasets import DataUnavailable
+from app.quiz import TOKEN, BadToken, make_task, new_token
+from app.store import AlreadyAnswered
+
+router = APIRouter(tags=["quiz"])
+MIN_MS, MAX_MS = 150, 30 * 60 * 1000
+
+
+def omniglot(request: Request):
+    try:
+        return request.app.state.omniglot.get()
+    except DataUnavailable as error:
+        raise HTTPException(503, str(error)) from None
+
+
+def drawing_url(character: int, drawing: int) -> str:
+    return f"/api/omniglot/drawings/{character}/{drawing}.png"
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: str = Field(pattern=TOKEN.pattern, max_length=24, description="the task's token")
+    choice: int = Field(ge=0, le=19, description="index of the chosen candidate")
+    ms: int = Field(ge=MIN_MS, le=MAX_MS, description="milliseconds from showing to answering")
+
+
+@router.get("/api/quiz/task", summary="A new quiz task: a query drawing and N candidates")
+def task(request: Request, ways: Annotated[int, Query(description="5 or 20")] = 5) -> dict:
+    if ways not in (5, 20):
+        raise HTTPException(422, "ways: must be 5 or 20")
+    quiz = make_task(omniglot(request), new_token(ways))
+    return {
+        "task": quiz.token,
+        "ways": ways,
+        "query": drawing_url(*quiz.query),
+        "choices": [drawing_url(*c) for c in quiz.choices],
+    }
+
+
+@router.post("/api/quiz/answer", summary="Answer a quiz task; stored anonymously")
+def answer(body: Answer, request: Request) -> dict:
+    client = request.client.host if request.client else "unknown"
+    wait = request.app.state.quiz_limiter.check(client)
+    if wait:
+        raise HTTPException(
+            429,
+            "too many answers from this address; slow down",
+            headers={"Retry-After": request.app.state.quiz_limiter.retry_after(wait)},
+        )
+    try:
+        quiz = make_task(omniglot(request), body.task)
+    except BadToken as error:
+        raise HTTPException(422, str(error)) from None
+    if body.choice >= quiz.ways:
+        raise HTTPException(422, f"choice: must be between 0 and {quiz.ways - 1}")
+    correct = body.choice == quiz.answer
+    try:
+        request.app.state.answers.add(quiz.token, quiz.ways, correct, body.ms)
+    except AlreadyAnswered:
+        raise HTTPException(409, "task: this task has already been answered") from None
+    return {"correct": correct, "answer": quiz.answer}
+
+
+@router.get("/api/quiz/stats", summary="All readers' accuracy per mode, with a 95% interval")
+def stats(request: Request) -> dict:
+    return request.app.state.answers.stats()
+
+
+@router.get(
+    "/api/omniglot/drawings/{character}/{drawing}.png",
+    summary="One original 105×105 Omniglot drawing (Lake et al. 2015)",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def drawing(
+    request: Request,
+    character: Annotated[int, Path(ge=0, le=10_000)],
+    drawing: Annotated[int, Path(ge=0, le=19)],
+) -> Response:
+    data = omniglot(request)
+    if character >= len(data.character_names):
+        raise HTTPException(404, f"character: no character {character}")
+    return Response(
+        data.original_png(character, drawing),
+        media_type="image/png",
+        headers={"Cache-Control": "public, max-age=604800, immutable"},
+    )

@@ -1,0 +1,79 @@
+"""SQLite storage of anonymous quiz answers (mode, correct or not, time taken).
+
+WAL journal with ``synchronous=FULL``: once :meth:`AnswerStore.add` returns, the
+answer is on disk and survives the process being killed. A task can be answered
+once; the task token is unique.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS answers (
+    id INTEGER PRIMARY KEY,
+    task TEXT NOT NULL UNIQUE,
+    ways INTEGER NOT NULL,
+    correct INTEGER NOT NULL,
+    ms INTEGER NOT NULL,
+    created REAL NOT NULL
+)
+"""
+
+
+class AlreadyAnswered(Exception):
+    """This task has been answered before."""
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval for a proportion (Wilson 1927); (0, 1) when n = 0."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+class AnswerStore:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA synchronous=FULL")
+        self.connection.execute(SCHEMA)
+        self.lock = threading.Lock()
+
+    def add(self, task: str, ways: int, correct: bool, ms: int) -> None:
+        with self.lock:
+            try:
+                self.connection.execute(
+                    "INSERT INTO answers (task, ways, correct, ms, created) VALUES (?, ?, ?, ?, ?)",
+                    (task, ways, int(correct), ms, time.time()),
+                )
+            except sqlite3.IntegrityError:
+                raise AlreadyAnswered(task) from None
+
+    def stats(self) -> dict[str, dict]:
+        with self.lock:
+            rows = self.connection.execute(
+                "SELECT ways, COUNT(*), SUM(correct) FROM answers GROUP BY ways"
+            ).fetchall()
+        counts = {ways: (n, right) for ways, n, right in rows}
+        out = {}
+        for ways in (5, 20):
+            n, right = counts.get(ways, (0, 0))
+            out[str(ways)] = {
+                "answers": n,
+                "accuracy": right / n if n else None,
+                "interval": list(wilson_interval(right, n)) if n else None,
+            }
+        return out
+
+    def close(self) -> None:
+        with self.lock:
+            self.connection.close()

@@ -1,0 +1,179 @@
+/* The one-shot quiz: pick the candidate that matches the query, by click, drag or keyboard. */
+"use strict";
+
+(function () {
+  const STORE = "maml-quiz-score";
+
+  function loadScore() {
+    try {
+      const saved = JSON.parse(localStorage.getItem(STORE));
+      if (saved && saved["5"] && saved["20"]) return saved;
+    } catch (error) { /* a corrupt entry starts afresh */ }
+    return { "5": { answered: 0, correct: 0 }, "20": { answered: 0, correct: 0 } };
+  }
+
+  function setup(root) {
+    const $ = (s) => root.querySelector(s);
+    const ways = $("[data-quiz-ways]");
+    const query = $("[data-quiz-query]");
+    const choicesBox = $("[data-quiz-choices]");
+    const feedback = $("[data-quiz-feedback]");
+    const scoreLine = $("[data-quiz-score]");
+    const next = $("[data-quiz-next]");
+    let task = null, shownAt = 0, answered = false, score = loadScore();
+
+    function showScore() {
+      const parts = ["5", "20"].map((w) => {
+        const s = score[w];
+        const pct = s.answered ? ` (${Math.round((100 * s.correct) / s.answered)}%)` : "";
+        return `${w}-way: ${s.correct} / ${s.answered}${pct}`;
+      });
+      scoreLine.textContent = "Your score: " + parts.join(" · ");
+    }
+
+    function choiceButtons() {
+      return Array.from(choicesBox.querySelectorAll("[data-quiz-choice]"));
+    }
+
+    async function load() {
+      answered = false;
+      next.disabled = true;
+      feedback.textContent = "Loading a new task…";
+      feedback.className = "quiz-feedback";
+      try {
+        const response = await fetch(`/api/quiz/task?ways=${ways.value}`);
+        const data = await response.json();
+        if (!response.ok) throw new Error(data.detail || response.statusText);
+        task = data;
+      } catch (error) {
+        feedback.textContent = `The quiz is unavailable: ${error.message}`;
+        feedback.classList.add("wrong");
+        return;
+      }
+      query.src = task.query;
+      choicesBox.textContent = "";
+      choicesBox.classList.toggle("many", task.ways > 5);
+      task.choices.forEach((url, i) => {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "quiz-choice";
+        button.dataset.quizChoice = String(i);
+        button.setAttribute("aria-label", `candidate ${i + 1}`);
+        const img = document.createElement("img");
+        img.src = url;
+        img.alt = "";
+        img.width = 105;
+        img.height = 105;
+        img.draggable = false;
+        const key = document.createElement("span");
+        key.className = "quiz-key";
+        key.textContent = String(i + 1);
+        button.append(img, key);
+        button.addEventListener("click", () => answer(i));
+        choicesBox.appendChild(button);
+      });
+      await Promise.all([query, ...choicesBox.querySelectorAll("img")].map(
+        (img) => (img.complete ? null : new Promise((done) => { img.onload = img.onerror = done; }))));
+      shownAt = performance.now();
+      feedback.textContent = "";
+    }
+
+    async function answer(choice) {
+      if (answered || !task) return;
+      answered = true;
+      const ms = Math.round(performance.now() - shownAt);
+      let result;
+      try {
+        const response = await fetch("/api/quiz/answer", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ task: task.task, choice, ms }),
+        });
+        result = await response.json();
+        if (!response.ok) throw new Error(result.detail || result.message || response.statusText);
+      } catch (error) {
+        answered = false;
+        feedback.textContent = `Your answer was not recorded: ${error.message}`;
+        feedback.className = "quiz-feedback wrong";
+        return;
+      }
+      const mode = score[String(task.ways)];
+      mode.answered += 1;
+      mode.correct += result.correct ? 1 : 0;
+      localStorage.setItem(STORE, JSON.stringify(score));
+      showScore();
+      const buttons = choiceButtons();
+      buttons[result.answer].classList.add("right");
+      if (!result.correct) buttons[choice].classList.add("wrong");
+      buttons.forEach((b) => b.setAttribute("aria-disabled", "true"));
+      feedback.className = "quiz-feedback " + (result.correct ? "right" : "wrong");
+      feedback.textContent = result.correct
+        ? `Right, candidate ${result.answer + 1}. (${(ms / 1000).toFixed(1)} s)`
+        : `Not this one: the match is candidate ${result.answer + 1}, outlined in green. ` +
+          "Compare the strokes: the same character keeps its parts, whoever draws it.";
+      next.disabled = false;
+      next.focus();
+    }
+
+    /* Drag the query onto a candidate: pointer events, so mouse, pen and touch all work. */
+    query.addEventListener("pointerdown", (event) => {
+      if (answered || !task) return;
+      event.preventDefault();
+      const ghost = query.cloneNode();
+      ghost.className = "quiz-ghost";
+      document.body.appendChild(ghost);
+      const move = (e) => {
+        ghost.style.left = `${e.clientX - 40}px`;
+        ghost.style.top = `${e.clientY - 40}px`;
+        choiceButtons().forEach((b) => b.classList.remove("over"));
+        const target = document.elementFromPoint(e.clientX, e.clientY);
+        const over = target && target.closest("[data-quiz-choice]");
+        if (over) over.classList.add("over");
+      };
+      const up = (e) => {
+        document.removeEventListener("pointermove", move);
+        document.removeEventListener("pointerup", up);
+        ghost.remove();
+        choiceButtons().forEach((b) => b.classList.remove("over"));
+        const target = document.elementFromPoint(e.clientX, e.clientY);
+        const over = target && target.closest("[data-quiz-choice]");
+        if (over) answer(parseInt(over.dataset.quizChoice, 10));
+      };
+      move(event);
+      document.addEventListener("pointermove", move);
+      document.addEventListener("pointerup", up);
+    });
+
+    root.addEventListener("keydown", (event) => {
+      if (event.target === ways) return;
+      const buttons = choiceButtons();
+      const index = buttons.indexOf(document.activeElement);
+      if (/^[1-9]$/.test(event.key) && parseInt(event.key, 10) <= buttons.length) {
+        event.preventDefault();
+        answer(parseInt(event.key, 10) - 1);
+      } else if ((event.key === "n" || event.key === "N") && answered) {
+        event.preventDefault();
+        load();
+      } else if (["ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp"].includes(event.key) && buttons.length) {
+        event.preventDefault();
+        const step = event.key === "ArrowRight" || event.key === "ArrowDown" ? 1 : -1;
+        const from = index < 0 ? (step > 0 ? -1 : 0) : index;
+        buttons[(from + step + buttons.length) % buttons.length].focus();
+      }
+    });
+
+    next.addEventListener("click", load);
+    ways.addEventListener("change", load);
+    $("[data-quiz-reset]").addEventListener("click", () => {
+      score = { "5": { answered: 0, correct: 0 }, "20": { answered: 0, correct: 0 } };
+      localStorage.setItem(STORE, JSON.stringify(score));
+      showScore();
+    });
+    showScore();
+    load();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-quiz]").forEach(setup);
+  });
+})();

@@ -1,0 +1,96 @@
+"""The quiz in Chromium: answer by click, drag and keyboard; 20-way; the score persists."""
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def open_quiz(page, base):
+    page.goto(base + "/", wait_until="networkidle")
+    wait_ready(page)
+
+
+def wait_ready(page):
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-quiz-choice]').length > 0"
+        " && document.querySelector('[data-quiz-feedback]').textContent === ''"
+    )
+    page.wait_for_timeout(250)  # the server rejects answers faster than a person could give
+
+
+def answered(page):
+    page.wait_for_function("() => !document.querySelector('[data-quiz-next]').disabled")
+    return page.locator("[data-quiz-feedback]").inner_text()
+
+
+def score(page):
+    return page.locator("[data-quiz-score]").inner_text()
+
+
+def test_answer_by_click_shows_the_right_answer(live_server, page):
+    open_quiz(page, live_server)
+    page.locator("[data-quiz-choice]").nth(1).click()
+    text = answered(page)
+    assert text.startswith("Right") or "the match is candidate" in text
+    assert page.locator("[data-quiz-choice].right").count() == 1
+    assert "5-way: " in score(page) and " / 1" in score(page)
+    assert page.errors == []
+
+
+def test_answer_by_dragging_the_query_onto_a_candidate(live_server, page):
+    open_quiz(page, live_server)
+    source = page.locator("[data-quiz-query]").bounding_box()
+    target = page.locator("[data-quiz-choice]").nth(3).bounding_box()
+    page.mouse.move(source["x"] + 50, source["y"] + 50)
+    page.mouse.down()
+    page.mouse.move(target["x"] + 30, target["y"] + 30, steps=8)
+    page.mouse.up()
+    answered(page)
+    chosen = page.locator("[data-quiz-choice]").nth(3)
+    assert "right" in chosen.get_attribute("class") or "wrong" in chosen.get_attribute("class")
+    assert page.errors == []
+
+
+def test_answer_by_keyboard_and_move_on(live_server, page):
+    open_quiz(page, live_server)
+    first = page.locator("[data-quiz-query]").get_attribute("src")
+    page.locator("[data-quiz-choice]").first.focus()
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.dataset.quizChoice") == "1"
+    page.keyboard.press("3")
+    answered(page)
+    page.keyboard.press("n")
+    wait_ready(page)
+    assert page.locator("[data-quiz-query]").get_attribute("src") != first
+    page.locator("[data-quiz-choice]").first.focus()
+    page.keyboard.press("Enter")
+    answered(page)
+    assert " / 2" in score(page)
+    assert page.errors == []
+
+
+def test_twenty_way_and_the_score_survives_a_reload(live_server, page):
+    open_quiz(page, live_server)
+    page.locator("[data-quiz-ways]").select_option("20")
+    page.wait_for_function("() => document.querySelectorAll('[data-quiz-choice]').length === 20")
+    wait_ready(page)
+    page.locator("[data-quiz-choice]").nth(17).click()
+    answered(page)
+    before = score(page)
+    assert "20-way: " in before and "20-way: 0 / 0" not in before
+    page.reload(wait_until="networkidle")
+    assert score(page) == before
+    assert page.errors == []
+
+
+def test_quiz_works_by_touch_on_a_phone(live_server, browser):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    tab = context.new_page()
+    open_quiz(tab, live_server)
+    tab.locator("[data-quiz-choice]").nth(0).tap()
+    answered(tab)
+    overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1
+    context.close()
