@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import pages
 from app.api import jobs as jobs_api
+from app.api import omniglot as omniglot_api
 from app.api import quiz as quiz_api
 from app.api import sinusoid as sinusoid_api
 from app.api.errors import validation_handler
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs_api.router)
     app.include_router(sinusoid_api.router)
     app.include_router(quiz_api.router)
+    app.include_router(omniglot_api.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     app.include_router(pages.router(settings))
     return app

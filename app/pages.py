@@ -20,6 +20,7 @@ from app.bibliography import REFERENCES
 from app.meta import inner
 from app.meta.algorithms import ALGORITHMS, maml
 from app.meta.config import TrainConfig
+from app.results import OMNIGLOT_20WAY_1SHOT
 from app.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -45,7 +46,7 @@ class Page:
 
 PAGES: tuple[Page, ...] = (
     Page("introduction", "Introduction", ("quiz.js",), plotly=False),
-    Page("why-model-agnostic", "Why model-agnostic"),
+    Page("why-model-agnostic", "Why model-agnostic", ("accuracy-chart.js",)),
     Page("maml", "MAML", ("sinusoid-finetune.js", "train-panel.js")),
     Page("meta-gradient", "The meta-gradient"),
     Page("fomaml", "FOMAML"),
@@ -86,6 +87,7 @@ def render(slug: str, job_max_steps: int) -> str:
         algorithms=list(ALGORITHMS.values()),
         job_max_steps=job_max_steps,
         code=SOURCE,
+        published=OMNIGLOT_20WAY_1SHOT,
     )
     result = typeset(html)
     return result.html.replace(REFERENCES_MARK, references_html(result.cited))

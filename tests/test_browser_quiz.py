@@ -94,3 +94,32 @@ def test_quiz_works_by_touch_on_a_phone(live_server, browser):
     overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1
     context.close()
+
+
+def test_score_appears_on_the_chart_of_the_next_page(live_server, page):
+    open_quiz(page, live_server)
+    page.locator("[data-quiz-choice]").nth(0).click()
+    answered(page)
+    page.locator("a[rel=next]").click()
+    page.wait_for_url("**/why-model-agnostic")
+    page.wait_for_function(
+        "() => { const p = document.querySelector('[data-plot=accuracy]');"
+        " return p && p.data && p.data.some(t => t.name === 'your quiz score'); }")
+    traces = page.evaluate(
+        "document.querySelector('[data-plot=accuracy]').data.map(t => t.name)")
+    assert traces[0] == "published" and "all readers of this server" in traces
+    published = page.evaluate("document.querySelector('[data-plot=accuracy]').data[0].y.length")
+    assert published == 8
+    assert page.errors == []
+
+
+def test_taxonomy_shows_a_line_on_hover_and_links_to_the_explanation(live_server, page):
+    page.goto(live_server + "/why-model-agnostic", wait_until="networkidle")
+    member = page.locator("[data-taxonomy-member]", has_text="Prototypical networks")
+    line = page.locator("#" + member.get_attribute("aria-describedby"))
+    assert not line.is_visible()
+    member.hover()
+    assert line.is_visible() and "prototype" in line.inner_text()
+    member.click()
+    page.wait_for_url("**#prototypical")
+    assert page.errors == []

@@ -1,0 +1,24 @@
+"""This app's trained Omniglot models: what is served, read from their model cards."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from app.results import omniglot_cards
+
+router = APIRouter(prefix="/api/omniglot", tags=["omniglot"])
+
+
+@router.get("/models", summary="The served Omniglot models with their measured test accuracy")
+def models(request: Request) -> list[dict]:
+    return [
+        {
+            "id": card["id"],
+            "method": card["algo"],
+            "ways": card["config"]["ways"],
+            "shots": card["config"]["shots"],
+            "accuracy": card["test"]["accuracy"],
+            "interval": card["test"]["ci95"],
+        }
+        for card in omniglot_cards(request.app.state.settings.models_dir)
+    ]

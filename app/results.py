@@ -1,0 +1,42 @@
+"""Published few-shot results the article compares against, and this app's own model cards.
+
+Numbers as collected in the papers named; Omniglot 20-way 1-shot by year for the
+"why model-agnostic" chart, and the optimisation-based methods' table of
+Rajeswaran et al. (2019, table 2) for the comparison page.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+# (method, year, accuracy %, citation key, anchor on the why-model-agnostic page,
+#  where the chart puts the label so that neighbours do not collide)
+OMNIGLOT_20WAY_1SHOT = [
+    ("Generative stroke model", 2011, 54.9, "lake2011", "bayesian", "top right"),
+    ("Hierarchical Bayesian program learning", 2013, 96.2, "lake2013", "bayesian", "bottom center"),
+    ("Siamese networks", 2015, 88.1, "koch2015", "siamese", "bottom center"),
+    ("Matching networks", 2016, 93.8, "vinyals2016", "matching", "middle left"),
+    ("Memory-augmented NN", 2016, 82.8, "santoro2016", "mann", "bottom center"),
+    ("Meta networks", 2017, 97.0, "munkhdalai2017", "meta-networks", "top center"),
+    ("Prototypical networks", 2017, 96.0, "snell2017", "prototypical", "middle right"),
+    ("MAML", 2017, 95.8, "finn2017", "maml-family", "bottom right"),
+]
+
+# method → (Omniglot 5-way 1-shot, 20-way 1-shot, Mini-ImageNet 5-way 1-shot), "value ± interval"
+OPTIMISATION_BASED = {
+    "maml": ("98.7 ± 0.4", "95.8 ± 0.3", "48.70 ± 1.84"),
+    "fomaml": ("98.3 ± 0.5", "89.4 ± 0.5", "48.07 ± 1.75"),
+    "reptile": ("97.68 ± 0.04", "89.43 ± 0.14", "49.97 ± 0.32"),
+    "imaml": ("99.16 ± 0.35", "94.46 ± 0.42", "48.96 ± 1.84"),
+}
+
+
+def omniglot_cards(models_dir: Path) -> list[dict]:
+    """The model cards of this app's trained Omniglot models (``models/omniglot-*.json``)."""
+    cards = []
+    for path in sorted(models_dir.glob("omniglot-*.json")):
+        card = json.loads(path.read_text())
+        card["id"] = path.stem
+        cards.append(card)
+    return cards
