@@ -44,6 +44,7 @@ class Job:
     watchers: int = 0
     last_watched: float | None = None
     result: object = None  # whatever the runner leaves behind (the trained parameters)
+    reason: str = "cancelled"  # the message of the error event that ends a cancelled job
     cancel: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -86,12 +87,17 @@ class JobManager:
             thread.start()
             self.threads.append(thread)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Cancel everything; running jobs end their streams with an ``error`` event."""
+    def cancel_all(self, reason: str) -> None:
+        """Take no more work and cancel every job; each stream ends with an ``error`` event."""
         self.stopping.set()
         with self.lock:
-            for job in self.jobs.values():
-                job.cancel.set()
+            jobs = [job for job in self.jobs.values() if not job.finished]
+        for job in jobs:
+            self.cancel(job, reason)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Cancel everything and wait for the workers to finish."""
+        self.cancel_all("the server is shutting down")
         for thread in self.threads:
             thread.join(timeout)
         with self.lock:
@@ -124,11 +130,12 @@ class JobManager:
         with self.lock:
             return self.jobs.get(job_id)
 
-    def cancel(self, job: Job) -> None:
+    def cancel(self, job: Job, reason: str = "cancelled") -> None:
+        job.reason = reason
         job.cancel.set()
         if job.status == "queued":
             job.status = "cancelled"
-            job.emit("error", {"message": "cancelled"})
+            job.emit("error", {"message": reason})
 
     def position(self, job: Job) -> int:
         """1-based place in the queue (0 once it runs)."""
@@ -190,7 +197,7 @@ class JobManager:
                     raise Cancelled
         except Cancelled:
             job.status = "cancelled"
-            job.emit("error", {"message": "cancelled"})
+            job.emit("error", {"message": job.reason})
         except Exception as error:  # a failing run must end its stream, whatever the cause
             log.exception("job %s failed", job.id)
             job.status = "error"

@@ -38,6 +38,8 @@ class Settings:
     omniglot_dir: Path = field(default_factory=default_omniglot_dir)
     omniglot_download: bool = True
     quiz_answers_per_minute: int = 60
+    jobs_per_minute: int = 30
+    max_body_bytes: int = 2_000_000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

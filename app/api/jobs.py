@@ -34,6 +34,11 @@ def sse(index: int | None, name: str, data: dict) -> str:
 
 @router.post("", status_code=202, summary="Start meta-training a model")
 def start(config: TrainConfig, request: Request):
+    limiter = request.app.state.job_limiter
+    wait = limiter.check(request.client.host if request.client else "unknown")
+    if wait:
+        raise HTTPException(429, "too many training jobs from this address; wait a moment",
+                            headers={"Retry-After": limiter.retry_after(wait)})
     limit = request.app.state.settings.job_max_steps
     if config.steps > limit:
         return invalid(
