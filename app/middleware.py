@@ -12,23 +12,25 @@ from app.vendor import plotly_style_hashes
 
 log = logging.getLogger("app.requests")
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    # Plotly's own inline <style> elements, by hash (see app.vendor), and the style attributes
-    # that position its SVG layers. No other style sheet or <style> content is allowed (CSP
-    # level 3 treats elements and attributes separately).
-    "style-src-elem 'self' " + " ".join(f"'{h}'" for h in plotly_style_hashes()),
-    "style-src-attr 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        # Plotly's own inline <style> elements, by hash (see app.vendor), and the style attributes
+        # that position its SVG layers. No other style sheet or <style> content is allowed (CSP
+        # level 3 treats elements and attributes separately).
+        "style-src-elem 'self' " + " ".join(f"'{h}'" for h in plotly_style_hashes()),
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 SECURITY_HEADERS = [
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -58,7 +60,10 @@ class SecurityHeaders:
 
 
 class BodyLimit:
-    """Answers 413 when a request body is larger than ``limit`` bytes, declared or streamed."""
+    """Answers 413 when a request body is larger than ``limit`` bytes, declared or streamed.
+
+    The body is read (at most ``limit`` bytes of it) before the route runs, then handed on.
+    """
 
     def __init__(self, app: ASGIApp, limit: int):
         self.app = app
@@ -72,32 +77,41 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self.reject(send)
             return
-        seen = 0
-
-        async def counting_receive() -> Message:
-            nonlocal seen
+        chunks, size, more = [], 0, True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.limit:
+                await self.reject(send)
+                return
+        body, delivered = b"".join(chunks), False
 
-        try:
-            await self.app(scope, counting_receive, send)
-        except BodyTooLarge:
-            await self.reject(send)
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     async def reject(self, send: Send) -> None:
         body = json.dumps({"detail": f"request body: larger than {self.limit} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class RequestLog:
@@ -123,5 +137,11 @@ class RequestLog:
             await self.app(scope, receive, capture)
         finally:
             client = scope.get("client") or ("-", 0)
-            log.info("request method=%s path=%s status=%d ms=%.1f client=%s", scope["method"],
-                     scope["path"], status, (time.perf_counter() - start) * 1000, client[0])
+            log.info(
+                "request method=%s path=%s status=%d ms=%.1f client=%s",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - start) * 1000,
+                client[0],
+            )
