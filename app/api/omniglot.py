@@ -15,10 +15,15 @@ def models(request: Request) -> list[dict]:
         {
             "id": card["id"],
             "method": card["algo"],
+            "title": card["title"],
+            "family": card["family"],
             "ways": card["config"]["ways"],
             "shots": card["config"]["shots"],
-            "accuracy": card["test"]["accuracy"],
-            "interval": card["test"]["ci95"],
+            "accuracy": card["eval"]["accuracy"],
+            "interval": card["eval"]["ci95"],
+            "episodes": card["eval"]["episodes"],
+            "steps": card["budget"]["steps_done"],
+            "finished": card["budget"]["finished"],
         }
         for card in omniglot_cards(request.app.state.settings.models_dir)
     ]
