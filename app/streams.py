@@ -3,8 +3,10 @@
 ``progress`` about 200 times per run (step, meta-loss, and the evaluation MSE
 every tenth of the run), ``snapshot`` about 50 times (the probe task's
 prediction before and after fine-tuning, and the parameter trajectory so far
-projected to 2-D), then ``done`` with a summary. The trained parameters are
-passed on as a ``result`` pair, which the job keeps and never sends.
+projected to 2-D), ``landscape`` about 6 times (the meta-loss around the
+current parameters on two planes, with the path), then ``done`` with a summary.
+The trained parameters are passed on as a ``result`` pair, which the job keeps
+and never sends.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from app.jobs import Cancelled
 from app.meta.config import TrainConfig
 from app.meta.finetune import finetune_curves
 from app.meta.landscape import pca_plane, project, trajectory_matrix
-from app.meta.params import Params
+from app.meta.live import live_landscape
+from app.meta.params import Params, copied
 from app.meta.tasks.sinusoid import PROBE, grid, probe_task, sinusoid
 from app.meta.train import Evaluation, Progress, Snapshot, Training
 
@@ -28,10 +31,27 @@ EVAL_TASKS = 100
 FINAL_EVAL_TASKS = 1000
 PROBE_STEPS = (0, 1, 10)
 GRID_POINTS = 100
+LANDSCAPE_EVERY = 10  # snapshots between two landscape events (each costs about 0.2 s)
+LANDSCAPE_TASKS = 10
+LANDSCAPE_SEED = 11
 
 
 def rounded(values: torch.Tensor, digits: int = 4) -> list:
     return [round(v, digits) for v in values.tolist()]
+
+
+def landscape_event(run: Training, path: list[Params], tasks, step: int) -> dict:
+    """The meta-loss around θ on two planes (random directions and the path's PCA)."""
+    event = {"step": step, "inner_steps": run.hyper.inner_steps}
+    for kind in ("random", "pca"):
+        view = live_landscape(run.model, path, tasks, run.config.alpha, run.hyper.inner_steps,
+                              kind, seed=run.config.seed)
+        event[kind] = {
+            "x": rounded(view.xs), "y": rounded(view.ys),
+            "z": [rounded(row) for row in view.losses],
+            "path": [rounded(p) for p in view.path],
+        }
+    return event
 
 
 def training_events(
@@ -49,6 +69,9 @@ def training_events(
     yield "start", {"config": config.model_dump(), "steps": steps, "probe": probe}
     run = Training(config)
     path: list[Params] = []
+    tasks = run.sampler.sample(
+        LANDSCAPE_TASKS, config.shots, config.shots, torch.Generator().manual_seed(LANDSCAPE_SEED)
+    )
     events = run.run(
         eval_every=max(1, steps // EVALUATIONS),
         eval_tasks=EVAL_TASKS,
@@ -95,8 +118,10 @@ def training_events(
                     ],
                 },
             )
+            if len(path) % LANDSCAPE_EVERY == 1 or event.step == steps:
+                yield "landscape", landscape_event(run, path, tasks, event.step)
     evaluation = run.evaluate(FINAL_EVAL_TASKS)
-    yield "result", {"params": run.theta}
+    yield "result", {"params": copied(run.theta)}
     yield (
         "done",
         {"steps": steps, "seconds": round(run.seconds, 3), "loss": loss, "eval": evaluation},

@@ -101,3 +101,20 @@ def test_training_can_be_cancelled(live_server, page):
         timeout=5000,
     )
     assert page.errors == []
+
+
+def test_lab_landscape_follows_the_training(live_server, page):
+    page.goto(live_server + "/lab", wait_until="networkidle")
+    panel = page.locator("[data-figure=train-panel]")
+    panel.locator("input[name=steps]").fill("200")
+    panel.locator("input[name=meta_batch]").fill("5")
+    panel.locator("input[name=seed]").fill("5")
+    panel.locator("[data-action=start]").click()
+    page.wait_for_function(
+        "() => { const p = document.querySelector('[data-plot=live-landscape]');"
+        " return p.data && p.layout.title.text.includes('step 200'); }", timeout=120000)
+    read = "document.querySelector('[data-plot=live-landscape]').data[0].x.slice()"
+    pca = page.evaluate(read)
+    page.locator("[data-figure=live-landscape] input[value=random]").check()
+    assert page.evaluate(read) != pca
+    assert page.errors == []

@@ -64,3 +64,11 @@ def test_divergence_is_reported():
     with pytest.raises(TrainingDiverged, match="meta-loss became"):
         for _ in run.run():
             pass
+
+
+def test_snapshots_are_copies_that_later_steps_leave_alone():
+    run = Training(TrainConfig(algo="maml", steps=4, meta_batch=2))
+    snapshots = [e.params for e in run.run(snapshot_every=2) if isinstance(e, Snapshot)]
+    assert len(snapshots) == 3
+    assert not torch.equal(flatten(snapshots[0]), flatten(snapshots[1]))
+    assert torch.equal(flatten(snapshots[-1]), flatten(run.theta).detach())

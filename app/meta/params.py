@@ -22,7 +22,13 @@ def first(params: Params) -> Params:
 
 
 def detached(params: Params) -> Params:
+    """Views without history; they change when the originals are updated in place."""
     return {k: v.detach() for k, v in params.items()}
+
+
+def copied(params: Params) -> Params:
+    """Detached copies: a snapshot that later in-place updates leave alone."""
+    return {k: v.detach().clone() for k, v in params.items()}
 
 
 def leaves(params: Params) -> Params:

@@ -31,8 +31,8 @@
 
     function drawLoss() {
       Fig.draw($("[data-plot=loss]"), [
-        { x: run.steps, y: run.losses, name: "meta-loss", mode: "lines", line: { color: Fig.colors.accent, width: 1.5 } },
-        { x: run.evalSteps, y: run.evalMse, name: "test MSE after 1 step", mode: "lines+markers", line: { color: Fig.colors.maml, width: 2 } },
+        { x: run.steps.slice(), y: run.losses.slice(), name: "meta-loss", mode: "lines", line: { color: Fig.colors.accent, width: 1.5 } },
+        { x: run.evalSteps.slice(), y: run.evalMse.slice(), name: "test MSE after 1 step", mode: "lines+markers", line: { color: Fig.colors.maml, width: 2 } },
       ], {
         title: { text: "Meta-loss", font: { size: 14 } },
         xaxis: Fig.axis("meta-iteration", { range: [0, run.total] }),
@@ -86,6 +86,7 @@
         return;
       }
       cancelButton.disabled = false;
+      window.dispatchEvent(new CustomEvent("training-started", { detail: job }));
       source = new EventSource(job.events);
       source.addEventListener("queued", (e) => {
         Fig.status(statusLine, `Waiting in the queue: position ${JSON.parse(e.data).position}.`);
@@ -109,6 +110,9 @@
         drawLoss();
       });
       source.addEventListener("snapshot", (e) => drawSnapshot(JSON.parse(e.data)));
+      source.addEventListener("landscape", (e) => {
+        window.dispatchEvent(new CustomEvent("training-landscape", { detail: JSON.parse(e.data) }));
+      });
       source.addEventListener("done", (e) => {
         const data = JSON.parse(e.data);
         const mse = data.eval.mse;

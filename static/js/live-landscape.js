@@ -1,0 +1,50 @@
+/* Figure: the loss landscape around a model while it trains (fed by the train panel's stream). */
+"use strict";
+
+(function () {
+  function setup(root) {
+    const plot = root.querySelector("[data-plot=live-landscape]");
+    const statusLine = root.querySelector("[data-status]");
+    let latest = null;
+
+    function draw() {
+      if (!latest) return;
+      const kind = root.querySelector("input[name=plane]:checked").value;
+      const view = latest[kind];
+      const path = view.path;
+      const last = path[path.length - 1];
+      Fig.draw(plot, [
+        /* colours on a log scale: the loss spans orders of magnitude away from θ */
+        { type: "contour", x: view.x, y: view.y, z: view.z.map((row) => row.map((v) => Math.log10(v))),
+          customdata: view.z, name: "loss", colorscale: "Viridis", reversescale: true,
+          contours: { coloring: "heatmap" }, line: { width: 0.5 },
+          colorbar: { title: { text: "log₁₀ loss", side: "right" } },
+          hovertemplate: "(%{x:.3g}, %{y:.3g}): loss %{customdata:.3f}<extra></extra>" },
+        { x: path.map((p) => p[0]), y: path.map((p) => p[1]), mode: "lines+markers", name: "path of θ",
+          line: { color: "#1d1f21", width: 2 }, marker: { size: 4, color: "#1d1f21" } },
+        { x: [last[0]], y: [last[1]], mode: "markers", name: `θ at step ${latest.step}`,
+          marker: { size: 13, symbol: "star", color: Fig.colors.pretrained, line: { color: "#fff", width: 1 } } },
+      ], {
+        title: { text: `Loss after ${latest.inner_steps} inner step${latest.inner_steps === 1 ? "" : "s"}, around θ at step ${latest.step}`, font: { size: 14 } },
+        xaxis: Fig.axis(kind === "pca" ? "first principal component" : "random direction 1"),
+        yaxis: Fig.axis(kind === "pca" ? "second principal component" : "random direction 2"),
+        height: 480,
+      });
+    }
+
+    window.addEventListener("training-landscape", (event) => {
+      latest = event.detail;
+      Fig.status(statusLine, "");
+      draw();
+    });
+    window.addEventListener("training-started", () => {
+      latest = null;
+      Fig.status(statusLine, "Waiting for the first landscape of this run…");
+    });
+    root.querySelectorAll("input[name=plane]").forEach((input) => input.addEventListener("change", draw));
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-figure=live-landscape]").forEach(setup);
+  });
+})();
