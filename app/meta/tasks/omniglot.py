@@ -281,10 +281,15 @@ def _decode(png: bytes) -> tuple[np.ndarray, np.ndarray]:
     if image.size != (ORIGINAL_SIZE, ORIGINAL_SIZE):
         raise ValueError(f"a drawing is {image.size[0]}×{image.size[1]}, expected 105×105")
     ink = np.asarray(image.convert("L")) < 128
+    return downsample(ink), np.packbits(ink)
+
+
+def downsample(ink: np.ndarray) -> np.ndarray:
+    """A 105×105 ink mask to the models' 28×28 input: 255 × the fraction of each pixel inked."""
     small = Image.fromarray(ink.astype(np.uint8) * 255).resize(
         (IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BOX
     )
-    return np.asarray(small), np.packbits(ink)
+    return np.asarray(small)
 
 
 def _check_structure(archive: Archive, arrays: Mapping[str, np.ndarray]) -> None:
