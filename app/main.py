@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import asynccontextmanager
-from pathlib import Path
 
-import plotly
 import torch
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -17,31 +15,36 @@ from fastapi.staticfiles import StaticFiles
 
 from app import pages
 from app.api import jobs as jobs_api
+from app.api import landscape as landscape_api
 from app.api import omniglot as omniglot_api
 from app.api import quiz as quiz_api
 from app.api import sinusoid as sinusoid_api
 from app.api.errors import validation_handler
+from app.classifiers import Classifiers
 from app.datasets import OmniglotSource
 from app.jobs import JobManager
 from app.meta.config import TrainConfig
 from app.meta.train import Training
+from app.middleware import BodyLimit, RequestLog, SecurityHeaders
 from app.ratelimit import RateLimiter
 from app.settings import ROOT, Settings
 from app.store import AnswerStore
 from app.streams import training_events
+from app.vendor import PLOTLY_JS
 
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def warm_up() -> None:
     """Pay PyTorch's one-time lazy imports (the optimisers pull in torch._dynamo, about 3 s)
-    before the first reader presses "train", not after."""
+    and the figures' first computations before the first reader asks, not after."""
     Training(TrainConfig(steps=1, meta_batch=2)).meta_step()
+    landscape_api.warm_up()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level.upper())
+    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     torch.set_num_threads(settings.torch_threads)
     manager = JobManager(
         training_events,
@@ -68,8 +71,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.jobs = manager
     app.state.omniglot = OmniglotSource(settings)
     app.state.quiz_limiter = RateLimiter(settings.quiz_answers_per_minute)
+    app.state.job_limiter = RateLimiter(settings.jobs_per_minute)
+    app.state.classify_limiter = RateLimiter(settings.classify_per_minute)
+    app.state.classifiers = Classifiers(settings.models_dir)
     app.add_exception_handler(RequestValidationError, validation_handler)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestLog)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:
@@ -87,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sinusoid_api.router)
     app.include_router(quiz_api.router)
     app.include_router(omniglot_api.router)
+    app.include_router(landscape_api.router)
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     app.include_router(pages.router(settings))
     return app

@@ -20,7 +20,7 @@ from app.bibliography import REFERENCES
 from app.meta import inner
 from app.meta.algorithms import ALGORITHMS, maml
 from app.meta.config import TrainConfig
-from app.results import OMNIGLOT_20WAY_1SHOT
+from app.results import OMNIGLOT_20WAY_1SHOT, measured_table
 from app.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -47,14 +47,19 @@ class Page:
 PAGES: tuple[Page, ...] = (
     Page("introduction", "Introduction", ("quiz.js",), plotly=False),
     Page("why-model-agnostic", "Why model-agnostic", ("accuracy-chart.js",)),
-    Page("maml", "MAML", ("sinusoid-finetune.js", "train-panel.js")),
-    Page("meta-gradient", "The meta-gradient"),
-    Page("fomaml", "FOMAML"),
-    Page("reptile", "Reptile"),
-    Page("imaml", "iMAML"),
-    Page("comparison", "Comparison"),
+    Page(
+        "maml",
+        "MAML",
+        ("sinusoid-finetune.js", "train-panel.js", "accumulated-landscape.js", "two-tasks.js"),
+    ),
+    Page("meta-gradient", "The meta-gradient", ("meta-gradient-cost.js",)),
+    Page("fomaml", "FOMAML", ("fomaml-quadratic.js",)),
+    Page("reptile", "Reptile", ("reptile-path.js",)),
+    Page("imaml", "iMAML", ("imaml-landscape.js", "imaml-cg.js")),
+    Page("comparison", "Comparison", ("update-directions.js",)),
     Page("conclusion", "Conclusion and further reading"),
-    Page("lab", "Lab", ("sinusoid-finetune.js", "train-panel.js")),
+    Page("lab", "Lab", ("sinusoid-finetune.js", "train-panel.js", "live-landscape.js")),
+    Page("draw", "Draw", ("draw.js",), plotly=False),
 )
 BY_SLUG = {page.slug: page for page in PAGES}
 
@@ -74,7 +79,7 @@ def references_html(keys: list[str]) -> str:
 
 
 @cache
-def render(slug: str, job_max_steps: int) -> str:
+def render(slug: str, settings: Settings) -> str:
     """The finished HTML of a page: typeset, with its reference list."""
     page = BY_SLUG[slug]
     index = PAGES.index(page)
@@ -85,7 +90,8 @@ def render(slug: str, job_max_steps: int) -> str:
         next=PAGES[index + 1] if index + 1 < len(PAGES) else None,
         train_fields=TrainConfig.model_json_schema()["properties"],
         algorithms=list(ALGORITHMS.values()),
-        job_max_steps=job_max_steps,
+        job_max_steps=settings.job_max_steps,
+        measured=measured_table(settings.models_dir),
         code=SOURCE,
         published=OMNIGLOT_20WAY_1SHOT,
     )
@@ -98,7 +104,7 @@ def router(settings: Settings) -> APIRouter:
 
     def view(slug: str):
         def handler() -> HTMLResponse:
-            return HTMLResponse(render(slug, settings.job_max_steps))
+            return HTMLResponse(render(slug, settings))
 
         handler.__name__ = f"page_{slug.replace('-', '_')}"
         return handler

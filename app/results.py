@@ -50,20 +50,27 @@ def omniglot_cards(models_dir: Path) -> list[dict]:
 
 def measured_table(models_dir: Path) -> list[dict]:
     """One row per method: published numbers beside this app's measured ones (or None)."""
-    cards = {(c["algo"], c["config"]["ways"]): c for c in omniglot_cards(models_dir)
-             if c["config"]["shots"] == 1}
+    cards = {
+        (c["algo"], c["config"]["ways"]): c
+        for c in omniglot_cards(models_dir)
+        if c["config"]["shots"] == 1
+    }
     rows = []
     for method, (title, key, five, twenty) in PUBLISHED_OMNIGLOT.items():
         row = {"method": method, "title": title, "cite": key, "published": {5: five, 20: twenty}}
         for ways in (5, 20):
             card = cards.get((method, ways))
-            row[ways] = None if card is None else {
-                "accuracy": 100 * card["eval"]["accuracy"],
-                "interval": 100 * card["eval"]["ci95"],
-                "episodes": card["eval"]["episodes"],
-                "steps": card["budget"]["steps_done"],
-                "minutes": card["budget"]["train_seconds"] / 60,
-                "finished": card["budget"]["finished"],
-            }
+            row[ways] = (
+                None
+                if card is None
+                else {
+                    "accuracy": 100 * card["eval"]["accuracy"],
+                    "interval": 100 * card["eval"]["ci95"],
+                    "episodes": card["eval"]["episodes"],
+                    "steps": card["budget"]["steps_done"],
+                    "minutes": card["budget"]["train_seconds"] / 60,
+                    "finished": card["budget"]["finished"],
+                }
+            )
         rows.append(row)
     return rows

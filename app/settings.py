@@ -39,6 +39,7 @@ class Settings:
     omniglot_download: bool = True
     quiz_answers_per_minute: int = 60
     jobs_per_minute: int = 30
+    classify_per_minute: int = 120
     max_body_bytes: int = 2_000_000
 
     @classmethod

@@ -58,6 +58,11 @@ class AnswerStore:
             except sqlite3.IntegrityError:
                 raise AlreadyAnswered(task) from None
 
+    def answered(self, task: str) -> bool:
+        with self.lock:
+            row = self.connection.execute("SELECT 1 FROM answers WHERE task = ?", (task,))
+            return row.fetchone() is not None
+
     def stats(self) -> dict[str, dict]:
         with self.lock:
             rows = self.connection.execute(

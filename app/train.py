@@ -2,12 +2,17 @@
 
     python -m app.train sinusoid --algo maml --steps 70000 --seed 0 \
         --save models/sinusoid-maml.pt --out maml.json
+    python -m app.train omniglot --algo protonet --ways 5 --shots 1 --steps 20000 --seed 0 \
+        --save models/omniglot-protonet-5way-1shot.pt
 
-With ``--save``, a checkpoint is written every ``--checkpoint-every`` steps; run
-the same command again and training resumes from it (raise ``--steps`` to
-extend a finished run). At the end the checkpoint's model card (``.json`` next
-to it) records the configuration, the command, the training time and the
-evaluation on 1,000 fresh tasks.
+With ``--save``, a checkpoint is written every ``--checkpoint-every`` steps and every
+``--checkpoint-minutes``; run the same command again and training resumes from it
+(raise ``--steps`` to extend a finished run). ``--minutes`` caps this sitting: training
+stops there, checkpointed, and the card says it is unfinished and how to resume. At the
+end the model card (``.json`` next to the checkpoint) records the configuration, the
+command, the training time and the evaluation: for sinusoids on 1,000 fresh tasks, for
+Omniglot the accuracy on ``--test-episodes`` episodes of the held-out test alphabets with
+its 95% interval, after validation every ``--val-every`` steps on the validation alphabets.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ import torch
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from app.meta.algorithms import ALGORITHMS
-from app.meta.config import TrainConfig
-from app.meta.train import Progress, Training, load_checkpoint
+from app.meta.algorithms import REGISTRY
+from app.meta.config import OmniglotConfig, TrainConfig
+from app.meta.tasks.omniglot import SPLITS
+from app.meta.train import Evaluation, Progress, Training, load_checkpoint
 
 HYPER_FLAGS = (
     "meta_batch",
@@ -37,13 +43,17 @@ HYPER_FLAGS = (
     "lam",
     "cg_steps",
     "damping",
+    "ways",
+    "queries",
+    "channels",
+    "eval_inner_steps",
 )
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m app.train", description=__doc__.split("\n")[0])
-    parser.add_argument("task", choices=["sinusoid"])
-    parser.add_argument("--algo", choices=sorted(ALGORITHMS), default="maml")
+    parser.add_argument("task", choices=["sinusoid", "omniglot"])
+    parser.add_argument("--algo", choices=sorted(REGISTRY), default="maml")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     fields = TrainConfig.model_fields
@@ -53,17 +63,27 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
             "--" + name.replace("_", "-"), type=kind, default=None, help=fields[name].description
         )
     parser.add_argument("--serial", action="store_true", help=fields["serial"].description)
+    parser.add_argument("--no-rotations", action="store_true", help="Omniglot: no 90° turns")
     parser.add_argument("--out", type=Path, help="write the result (eval block) as JSON here")
     parser.add_argument("--save", type=Path, help="checkpoint path; its model card goes beside it")
     parser.add_argument("--checkpoint-every", type=int, default=2000)
-    parser.add_argument("--eval-tasks", type=int, default=1000)
+    parser.add_argument("--checkpoint-minutes", type=float, default=3.0)
+    parser.add_argument("--minutes", type=float, help="stop this sitting after so many minutes")
+    parser.add_argument("--eval-tasks", type=int, default=1000, help="sinusoid evaluation tasks")
+    parser.add_argument("--val-every", type=int, default=500, help="Omniglot validation period")
+    parser.add_argument("--val-episodes", type=int, default=200)
+    parser.add_argument("--test-episodes", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     return parser.parse_args(argv)
 
 
 def config_from(args: argparse.Namespace) -> TrainConfig:
     given = {n: getattr(args, n) for n in HYPER_FLAGS if getattr(args, n) is not None}
-    return TrainConfig(
+    kind = TrainConfig
+    if args.task == "omniglot":
+        given["rotations"] = not args.no_rotations
+        kind = OmniglotConfig
+    return kind(
         task=args.task,
         algo=args.algo,
         steps=args.steps,
@@ -71,6 +91,77 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
         serial=args.serial,
         **given,
     )
+
+
+def train(run: Training, args: argparse.Namespace) -> bool:
+    """Run this sitting; True when ``config.steps`` was reached, False when ``--minutes`` ran
+    out first. Checkpoints by steps and by minutes, validates on Omniglot."""
+    config = run.config
+    omniglot = config.task == "omniglot"
+    started = last_save = time.monotonic()
+    bar = tqdm(total=config.steps, initial=run.step, desc=config.algo, unit="step")
+    for event in run.run(
+        eval_every=args.val_every if omniglot else 0, eval_tasks=args.val_episodes
+    ):
+        if isinstance(event, Evaluation):
+            bar.write(f"step {event.step}: validation accuracy {event.eval['accuracy']:.4f}")
+            continue
+        if not isinstance(event, Progress):
+            continue
+        bar.update(1)
+        if event.step % 50 == 0:
+            bar.set_postfix(loss=f"{event.loss:.3f}")
+        now = time.monotonic()
+        due = now - last_save > 60 * args.checkpoint_minutes
+        if args.save and (event.step % args.checkpoint_every == 0 or due):
+            run.save(args.save)
+            last_save = now
+        if args.minutes and now - started > 60 * args.minutes and run.step < config.steps:
+            bar.close()
+            return False
+    bar.close()
+    return True
+
+
+def card(run: Training, args: argparse.Namespace, argv: list[str] | None, done: bool) -> dict:
+    """The result and model card: configuration, command, budget and evaluation."""
+    config = run.config
+    command = "python -m app.train " + shlex.join(sys.argv[1:] if argv is None else argv)
+    result = {
+        "task": config.task,
+        "algo": config.algo,
+        "steps": config.steps,
+        "seed": config.seed,
+        "seconds": round(run.seconds, 2),
+        "config": config.model_dump(),
+        "command": command,
+        "torch": str(torch.__version__),
+    }
+    started = time.perf_counter()
+    if config.task == "sinusoid":
+        result["eval"] = run.evaluate(args.eval_tasks)
+    else:
+        algorithm = REGISTRY[config.algo]
+        result.update(
+            title=algorithm.title,
+            paper=algorithm.paper,
+            family=algorithm.family,
+            network=run.model.name,
+            parameters=sum(p.numel() for p in run.theta.values()),
+            split={name: list(alphabets) for name, alphabets in SPLITS.items()},
+            budget={
+                "steps_done": run.step,
+                "finished": done,
+                "train_seconds": round(run.seconds, 2),
+                "threads": args.threads,
+                "batched": run.batched,
+                "resume": command if not done else f"{command} (with a larger --steps)",
+            },
+            validation=run.history,
+            eval=run.evaluate(args.test_episodes, split="test"),
+        )
+    result["eval_seconds"] = round(time.perf_counter() - started, 2)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,37 +175,18 @@ def main(argv: list[str] | None = None) -> int:
     run = Training(config)
     if args.save and args.save.exists():
         try:
-            run = Training.resume(load_checkpoint(args.save)[2], config)
+            run = Training.resume(load_checkpoint(args.save)[2], config, run.data)
         except ValueError as error:
             print(f"{args.save}: {error}; delete it or save elsewhere", file=sys.stderr)
             return 2
         print(f"resuming {args.save} from step {run.step}", file=sys.stderr)
-    bar = tqdm(total=config.steps, initial=run.step, desc=config.algo, unit="step")
-    for event in run.run():
-        if isinstance(event, Progress):
-            bar.update(1)
-            if event.step % 50 == 0:
-                bar.set_postfix(loss=f"{event.loss:.3f}")
-            if args.save and event.step % args.checkpoint_every == 0:
-                run.save(args.save)
-    bar.close()
-    started = time.perf_counter()
-    result = {
-        "task": config.task,
-        "algo": config.algo,
-        "steps": config.steps,
-        "seed": config.seed,
-        "seconds": round(run.seconds, 2),
-        "config": config.model_dump(),
-        "command": "python -m app.train " + shlex.join(sys.argv[1:] if argv is None else argv),
-        "torch": str(torch.__version__),
-        "eval": run.evaluate(args.eval_tasks),
-    }
-    result["eval_seconds"] = round(time.perf_counter() - started, 2)
-    text = json.dumps(result, indent=2)
-    print(json.dumps(result["eval"]["mse"]))
+    done = train(run, args)
     if args.save:
         run.save(args.save)
+    result = card(run, args, argv, done)
+    text = json.dumps(result, indent=2)
+    print(json.dumps(result["eval"].get("mse", result["eval"].get("accuracy"))))
+    if args.save:
         args.save.with_suffix(".json").write_text(text + "\n")
     if args.out:
         args.out.write_text(text + "\n")

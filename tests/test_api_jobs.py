@@ -74,6 +74,7 @@ def test_abandoned_job_is_cancelled_within_a_second(tmp_path):
         ({"algo": "sgd"}, "algo", "'pretrained', 'maml', 'fomaml', 'reptile' or 'imaml'"),
         ({"meta_batch": "many"}, "meta_batch", "valid integer"),
         ({"colour": "red"}, "colour", "Extra inputs are not permitted"),
+        ({"task": "omniglot", "shots": 1}, "task", "'sinusoid'"),
     ],
 )
 def test_validation_names_the_field_and_range(live_server, change, field, allowed):

@@ -66,11 +66,12 @@ def test_live_training_draws_progress_and_feeds_the_figure(live_server, page):
     page.wait_for_function(
         "() => { const p = document.querySelector('[data-figure=train-panel] [data-plot=loss]');"
         " return p.data && p.data[0].x.length > 0; }",
-        timeout=5000,
+        timeout=15000,
     )
     page.wait_for_function(
-        "() => document.querySelector('[data-figure=train-panel] [data-plot=trajectory]').data",
-        timeout=10000,
+        "() => Boolean(document.querySelector('[data-figure=train-panel] [data-plot=trajectory]')"
+        ".data)",
+        timeout=20000,
     )
     page.locator("[data-action=use-model]").wait_for(state="visible", timeout=60000)
     assert "Done in" in panel.locator("[data-status]").inner_text()

@@ -123,3 +123,15 @@ def test_taxonomy_shows_a_line_on_hover_and_links_to_the_explanation(live_server
     member.click()
     page.wait_for_url("**#prototypical")
     assert page.errors == []
+
+
+def test_after_an_answer_the_models_answers_are_shown(live_server, page):
+    open_quiz(page, live_server)
+    page.locator("[data-quiz-choice]").nth(2).click()
+    answered(page)
+    served = page.evaluate("fetch('/api/omniglot/models').then(r => r.json())")
+    if not served:
+        pytest.skip("no trained Omniglot model in models/")
+    page.wait_for_function("() => document.querySelectorAll('[data-quiz-models] li').length > 0")
+    assert "candidate" in page.locator("[data-quiz-models] li").first.inner_text()
+    assert page.errors == []

@@ -39,6 +39,10 @@ def start(config: TrainConfig, request: Request):
     if wait:
         raise HTTPException(429, "too many training jobs from this address; wait a moment",
                             headers={"Retry-After": limiter.retry_after(wait)})
+    if config.task != "sinusoid":
+        return invalid([{"loc": ["body", "task"], "type": "literal_error",
+                         "msg": "Input should be 'sinusoid' (Omniglot models are trained with "
+                                "python -m app.train omniglot)"}])
     limit = request.app.state.settings.job_max_steps
     if config.steps > limit:
         return invalid(

@@ -1,12 +1,24 @@
-"""This app's trained Omniglot models: what is served, read from their model cards."""
+"""This app's trained Omniglot models over HTTP: what is served, and classification of new
+episodes (the draw page, anyone's uploads)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import base64
+import binascii
+from collections import Counter
+from typing import Annotated
 
+import torch
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.api.errors import invalid
+from app.meta.tasks.drawings import model_input
 from app.results import omniglot_cards
 
 router = APIRouter(prefix="/api/omniglot", tags=["omniglot"])
+MAX_IMAGE_CHARS = 300_000  # base64 characters of one image (about 220 kB of PNG)
+Image64 = Annotated[str, Field(min_length=1, max_length=MAX_IMAGE_CHARS)]
 
 
 @router.get("/models", summary="The served Omniglot models with their measured test accuracy")
@@ -27,3 +39,97 @@ def models(request: Request) -> list[dict]:
         }
         for card in omniglot_cards(request.app.state.settings.models_dir)
     ]
+
+
+class Example(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=40, description="the class of this example")
+    image: Image64 = Field(description="base64 PNG or JPEG, dark ink on a light background")
+
+
+class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(None, pattern=r"^omniglot-[a-z0-9-]{1,60}$", description="a model id")
+    method: str | None = Field(None, max_length=20, description="or a method, with ways")
+    ways: int | None = Field(None, ge=2, le=20, description="with method: the model's ways")
+    support: list[Example] = Field(
+        min_length=2, max_length=100, description="N = 2…20 labels, K = 1…5 examples each"
+    )
+    queries: list[Image64] = Field(min_length=1, max_length=20, description="images to classify")
+
+    @model_validator(mode="after")
+    def check_episode(self):
+        if (self.id is None) == (self.method is None):
+            raise ValueError("give either id, or method and ways")
+        if self.method is not None and self.ways is None:
+            raise ValueError("ways: required with method")
+        counts = Counter(example.label for example in self.support)
+        if not 2 <= len(counts) <= 20:
+            raise ValueError(f"support: {len(counts)} distinct labels; allowed 2 to 20")
+        if max(counts.values()) > 5:
+            raise ValueError("support: at most 5 examples of each label")
+        return self
+
+
+def decode(image: str, field: list) -> torch.Tensor:
+    try:
+        return model_input(base64.b64decode(image, validate=True))
+    except (binascii.Error, ValueError) as error:
+        message = "not base64" if isinstance(error, binascii.Error) else str(error)
+        raise BadField(field, message) from None
+
+
+class BadField(Exception):
+    def __init__(self, loc: list, message: str):
+        self.loc, self.message = loc, message
+
+
+@router.post("/classify", summary="Classify query images given a few labelled examples")
+def classify(body: ClassifyRequest, request: Request):
+    limiter = request.app.state.classify_limiter
+    wait = limiter.check(request.client.host if request.client else "unknown")
+    if wait:
+        raise HTTPException(
+            429,
+            "too many classification requests; wait a moment",
+            headers={"Retry-After": limiter.retry_after(wait)},
+        )
+    store = request.app.state.classifiers
+    served = store.get(body.id) if body.id else store.find(body.method, body.ways)
+    if served is None:
+        raise HTTPException(404, "no such model: GET /api/omniglot/models lists them")
+    labels = list(dict.fromkeys(example.label for example in body.support))
+    if not served.accepts(len(labels)):
+        return invalid(
+            [
+                {
+                    "loc": ["body", "support"],
+                    "type": "value_error",
+                    "msg": f"{len(labels)} labels; the {served.title} model ({served.id}) "
+                    f"answers at most {served.ways}",
+                }
+            ]
+        )
+    try:
+        xs = torch.stack(
+            [decode(e.image, ["body", "support", i, "image"]) for i, e in enumerate(body.support)]
+        )
+        xq = torch.stack([decode(q, ["body", "queries", i]) for i, q in enumerate(body.queries)])
+    except BadField as error:
+        return invalid([{"loc": error.loc, "msg": error.message, "type": "value_error"}])
+    ys = torch.tensor([labels.index(e.label) for e in body.support])
+    probabilities = served.probabilities(xs, ys, xq)
+    return {
+        "model": served.id,
+        "predictions": [
+            {
+                "label": labels[int(p.argmax())],
+                "probabilities": {
+                    label: round(float(v), 5) for label, v in zip(labels, p, strict=True)
+                },
+            }
+            for p in probabilities
+        ],
+    }

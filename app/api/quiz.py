@@ -72,6 +72,37 @@ def answer(body: Answer, request: Request) -> dict:
     return {"correct": correct, "answer": quiz.answer}
 
 
+@router.get("/api/quiz/models", summary="How each trained model answered an answered task")
+def model_answers(request: Request, task: Annotated[str, Query(max_length=24)]) -> list[dict]:
+    try:
+        quiz = make_task(omniglot(request), task)
+    except BadToken as error:
+        raise HTTPException(422, str(error)) from None
+    if not request.app.state.answers.answered(quiz.token):
+        raise HTTPException(409, "task: answer it first")
+    episode = quiz.episode
+    store = request.app.state.classifiers
+    answers = []
+    for method in sorted({served.method for served in store.all()}):
+        served = store.find(method, quiz.ways)  # the model trained for this many ways if any
+        if served is None or not served.accepts(quiz.ways):
+            continue
+        p = served.probabilities(episode.xs[0], episode.ys[0], episode.xq[0])[0]
+        choice = int(p.argmax())
+        answers.append(
+            {
+                "id": served.id,
+                "title": served.title,
+                "family": served.family,
+                "ways": served.ways,
+                "answer": choice,
+                "confidence": round(float(p[choice]), 4),
+                "correct": choice == quiz.answer,
+            }
+        )
+    return answers
+
+
 @router.get("/api/quiz/stats", summary="All readers' accuracy per mode, with a 95% interval")
 def stats(request: Request) -> dict:
     return request.app.state.answers.stats()

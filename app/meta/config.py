@@ -2,24 +2,33 @@
 
 Every field has documented bounds; pydantic rejects anything outside them with a
 message naming the field. ``inner_steps`` left unset takes the algorithm's own
-default (MAML and FOMAML 1, Reptile 5, iMAML 10, pretrained 0).
+default (MAML and FOMAML 1, Reptile 5, iMAML 10, pretrained 0; none for the
+episodic learners). The Omniglot fields (``ways``, ``queries``, ``channels``,
+``eval_inner_steps``, ``rotations``) have defaults and are ignored for sinusoids;
+:class:`OmniglotConfig` widens ``algo`` to the episodic learners, which need Omniglot,
+and defaults to 1-shot episodes, meta-batch 4 and α = 0.4 (Finn et al.'s 5-way α);
+:func:`config_from_dict` rebuilds either class from a checkpoint's ``model_dump()``.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.meta.algorithms import ALGORITHMS, Hyper
+from app.meta.algorithms import REGISTRY, Hyper
+from app.meta.tasks.omniglot import DRAWINGS
 
 AlgoName = Literal["pretrained", "maml", "fomaml", "reptile", "imaml"]
+OmniglotAlgoName = Literal[
+    "maml", "fomaml", "reptile", "imaml", "protonet", "matching", "siamese", "mann"
+]
 
 
 class TrainConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    task: Literal["sinusoid"] = Field("sinusoid", description="task family")
+    task: Literal["sinusoid", "omniglot"] = Field("sinusoid", description="task family")
     algo: AlgoName = Field("maml", description="meta-learning algorithm")
     steps: int = Field(1000, ge=1, le=100_000, description="meta-iterations")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed")
@@ -35,11 +44,34 @@ class TrainConfig(BaseModel):
     cg_steps: int = Field(5, ge=1, le=50, description="iMAML: conjugate-gradient iterations")
     damping: float = Field(0.0, ge=0.0, le=10.0, description="μ: iMAML's Hessian damping")
     serial: bool = Field(False, description="Reptile: update after every task (Algorithm 1)")
+    ways: int = Field(5, ge=2, le=60, description="Omniglot: N, classes per episode")
+    queries: int = Field(15, ge=1, le=19, description="Omniglot: query images per class")
+    channels: int = Field(64, ge=1, le=128, description="Omniglot: Conv4 filters per layer")
+    eval_inner_steps: int | None = Field(
+        None, ge=0, le=50, description="Omniglot: fine-tuning steps at test (unset: k)"
+    )
+    rotations: bool = Field(
+        True, description="Omniglot: turn training characters by multiples of 90° (new classes)"
+    )
 
-    def hyper(self) -> Hyper:
+    @model_validator(mode="after")
+    def _fits_the_task(self) -> TrainConfig:
+        if self.task not in REGISTRY[self.algo].tasks:
+            raise ValueError(f"algo {self.algo!r} does not run on task {self.task!r}")
+        if self.task == "omniglot" and self.shots + self.queries > DRAWINGS:
+            raise ValueError(
+                f"shots + queries must be at most {DRAWINGS} (drawings per character), "
+                f"got {self.shots} + {self.queries}"
+            )
+        return self
+
+    def hyper(self, evaluation: bool = False) -> Hyper:
+        """The algorithm's hyperparameters; ``evaluation`` uses ``eval_inner_steps`` if set."""
         steps = self.inner_steps
         if steps is None:
-            steps = ALGORITHMS[self.algo].default_inner_steps
+            steps = REGISTRY[self.algo].default_inner_steps
+        if evaluation and self.eval_inner_steps is not None:
+            steps = self.eval_inner_steps
         return Hyper(
             inner_steps=steps,
             alpha=self.alpha,
@@ -49,3 +81,18 @@ class TrainConfig(BaseModel):
             damping=self.damping,
             serial=self.serial,
         )
+
+
+class OmniglotConfig(TrainConfig):
+    """A configuration for Omniglot, where the metric- and model-based learners run too."""
+
+    task: Literal["omniglot"] = Field("omniglot", description="task family")
+    algo: OmniglotAlgoName = Field("protonet", description="meta-learning algorithm")
+    meta_batch: int = Field(4, ge=1, le=100, description="tasks per meta-iteration")
+    shots: int = Field(1, ge=1, le=50, description="K: support images per class")
+    alpha: float = Field(0.4, gt=0, le=1.0, description="α: inner step size")
+
+
+def config_from_dict(values: dict) -> TrainConfig:
+    """The configuration a ``model_dump()`` came from: Omniglot's or the general one."""
+    return (OmniglotConfig if values.get("task") == "omniglot" else TrainConfig)(**values)

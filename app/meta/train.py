@@ -1,14 +1,22 @@
-"""One training loop for every algorithm, yielding events as it goes.
+"""One training loop for every algorithm and task family, yielding events as it goes.
 
 The command line (``python -m app.train``) and the web streams both consume
 :meth:`Training.run`. A :class:`Training` can be saved mid-run and resumed
-bit-for-bit: the parameters, the outer optimiser and the task sampler's random
-state are all in the checkpoint.
+bit-for-bit: the parameters, the outer optimiser, the task sampler's random
+state and the validation history are all in the checkpoint.
+
+Sinusoids run every task of a meta-batch at once (``batched``). Omniglot's Conv4
+runs them one at a time with :func:`per_task_loop`: measured on this engine
+(``bench/omniglot_step.py``), the ``vmap`` forward is correct for Conv4 with batch
+norm, second order included, but slower than the plain loop on a CPU. The
+memory-augmented network has no Conv4 and runs its tasks as one batch of sequences.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,15 +24,44 @@ from pathlib import Path
 
 import torch
 
-from app.meta.algorithms import ALGORITHMS
-from app.meta.config import TrainConfig
-from app.meta.evaluate import evaluate_regression
+from app.meta.algorithms import REGISTRY, per_task_loop
+from app.meta.config import TrainConfig, config_from_dict
+from app.meta.evaluate import evaluate_classification, evaluate_regression
 from app.meta.nets import Model, regression_mlp
-from app.meta.params import Params, detached, leaves
+from app.meta.params import Params, copied, detached, leaves
+from app.meta.tasks.base import TaskBatch
+from app.meta.tasks.omniglot import TRAIN, Omniglot, OmniglotTasks, load_omniglot
 from app.meta.tasks.sinusoid import SinusoidTasks
 
-MODELS = {"sinusoid": regression_mlp}
-SAMPLERS = {"sinusoid": SinusoidTasks}
+BATCHED = {"sinusoid": True, "omniglot": False}  # chosen by measurement, see the docstring
+BATCHED_ALGORITHMS = {"mann"}  # no Conv4: its tasks are one batch of LSTM sequences
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@functools.lru_cache(maxsize=1)
+def omniglot_data() -> Omniglot:
+    """The background set from ``$MAML_OMNIGLOT_DIR`` (default ``../shared/omniglot``),
+    preprocessed once into ``$MAML_DATA_DIR/omniglot-cache`` (default ``data/``)."""
+    data_dir = Path(os.environ.get("MAML_OMNIGLOT_DIR", ROOT.parent / "shared" / "omniglot"))
+    cache_dir = Path(os.environ.get("MAML_DATA_DIR", ROOT / "data")) / "omniglot-cache"
+    return load_omniglot(data_dir, cache_dir, base_url=None)
+
+
+def build_model(config: TrainConfig) -> Model:
+    """The sinusoid MLP, or the algorithm's Omniglot network for ``config.ways`` classes."""
+    if config.task == "sinusoid":
+        return regression_mlp()
+    return REGISTRY[config.algo].network(config.ways, config.channels)
+
+
+def episodes(config: TrainConfig, split: str, data: Omniglot | None = None) -> OmniglotTasks:
+    """N-way episodes of one split; rotations augment the training split only."""
+    return OmniglotTasks(
+        data or omniglot_data(),
+        split,
+        config.ways,
+        rotations=config.rotations and split == TRAIN,
+    )
 
 
 class TrainingDiverged(RuntimeError):
@@ -57,12 +94,22 @@ Event = Progress | Evaluation | Snapshot
 class Training:
     """The state of one meta-training run: θ, the outer optimiser, the sampler's RNG."""
 
-    def __init__(self, config: TrainConfig, dtype: torch.dtype = torch.float32):
+    def __init__(
+        self, config: TrainConfig, dtype: torch.dtype = torch.float32, data: Omniglot | None = None
+    ):
         self.config = config
-        self.model: Model = MODELS[config.task]()
-        self.algorithm = ALGORITHMS[config.algo]
+        self.model: Model = build_model(config)
+        self.algorithm = REGISTRY[config.algo]
         self.hyper = config.hyper()
-        self.sampler = SAMPLERS[config.task](dtype)
+        self.dtype = dtype
+        self.data = data
+        if config.task == "sinusoid":
+            self.sampler = SinusoidTasks(dtype)
+        else:
+            self.sampler = episodes(config, TRAIN, data)
+            self.data = self.sampler.data
+        self.batched = BATCHED[config.task] or config.algo in BATCHED_ALGORITHMS
+        self.history: list[dict] = []
         self.generator = torch.Generator().manual_seed(config.seed)
         self.theta = leaves(self.model.init(self.generator, dtype))
         if self.algorithm.outer == "sgd":
@@ -74,9 +121,15 @@ class Training:
 
     def meta_step(self) -> float:
         """One meta-iteration: sample tasks, take the meta-step; returns the meta-loss."""
-        c = self.config
-        batch = self.sampler.sample(c.meta_batch, c.shots, c.shots, self.generator)
-        result = self.algorithm.meta_gradient(self.model, self.theta, batch, self.hyper, True)
+        batch = self.sample()
+        if self.batched or self.hyper.serial:
+            result = self.algorithm.meta_gradient(
+                self.model, self.theta, batch, self.hyper, self.batched
+            )
+        else:
+            result = per_task_loop(
+                self.algorithm.meta_gradient, self.model, self.theta, batch, self.hyper
+            )
         loss = result.loss.item()
         if not math.isfinite(loss):
             raise TrainingDiverged(f"meta-loss became {loss} at step {self.step + 1}")
@@ -86,10 +139,37 @@ class Training:
         self.step += 1
         return loss
 
-    def evaluate(self, tasks: int) -> dict:
-        return evaluate_regression(
-            self.model, self.theta, shots=self.config.shots, tasks=tasks, alpha=self.config.alpha
+    def sample(self) -> TaskBatch:
+        """The next meta-batch: K support and K query points, or K shots and Q queries."""
+        c = self.config
+        if c.task == "sinusoid":
+            return self.sampler.sample(c.meta_batch, c.shots, c.shots, self.generator)
+        batch = self.sampler.sample(c.meta_batch, c.shots, c.queries, self.generator)
+        return TaskBatch(batch.xs.to(self.dtype), batch.ys, batch.xq.to(self.dtype), batch.yq)
+
+    def evaluate(self, tasks: int, split: str = "val") -> dict:
+        """Sinusoids: MSE after fine-tuning. Omniglot: accuracy on ``tasks`` episodes of
+        ``split`` (validation alphabets during training, ``test`` for the model card)."""
+        c = self.config
+        if c.task == "sinusoid":
+            return evaluate_regression(
+                self.model, self.theta, shots=c.shots, tasks=tasks, alpha=c.alpha
+            )
+        result = evaluate_classification(
+            self.algorithm,
+            self.model,
+            self.theta,
+            c.hyper(evaluation=True),
+            episodes(c, split, self.data),
+            shots=c.shots,
+            queries=c.queries,
+            episodes=tasks,
         )
+        if split == "val":
+            self.history.append(
+                {"step": self.step, "accuracy": result["accuracy"], "ci95": result["ci95"]}
+            )
+        return result
 
     def run(
         self, *, eval_every: int = 0, eval_tasks: int = 100, snapshot_every: int = 0
@@ -98,7 +178,7 @@ class Training:
         Snapshot events every ``eval_every`` / ``snapshot_every`` steps and at the end."""
         total = self.config.steps
         if snapshot_every and self.step == 0:
-            yield Snapshot(0, detached(self.theta))
+            yield Snapshot(0, copied(self.theta))
         while self.step < total:
             start = time.perf_counter()
             loss = self.meta_step()
@@ -107,7 +187,7 @@ class Training:
             yield Progress(self.step, loss, elapsed * 1000, self.seconds)
             last = self.step == total
             if snapshot_every and (self.step % snapshot_every == 0 or last):
-                yield Snapshot(self.step, detached(self.theta))
+                yield Snapshot(self.step, copied(self.theta))
             if eval_every and (self.step % eval_every == 0 or last):
                 yield Evaluation(self.step, self.evaluate(eval_tasks))
 
@@ -119,6 +199,7 @@ class Training:
             "params": detached(self.theta),
             "optimizer": self.optimizer.state_dict(),
             "generator": self.generator.get_state(),
+            "history": self.history,
             "torch": str(torch.__version__),
         }
 
@@ -129,22 +210,60 @@ class Training:
         tmp.replace(path)
 
     @classmethod
-    def resume(cls, checkpoint: dict, config: TrainConfig) -> Training:
+    def resume(
+        cls, checkpoint: dict, config: TrainConfig, data: Omniglot | None = None
+    ) -> Training:
         """Continue a saved run, possibly with more steps; every other setting must match."""
-        saved = TrainConfig(**checkpoint["config"])
+        saved = config_from_dict(checkpoint["config"])
         if saved.model_copy(update={"steps": config.steps}) != config:
             raise ValueError("the checkpoint was made with a different configuration")
-        run = cls(config, next(iter(checkpoint["params"].values())).dtype)
+        run = cls(config, next(iter(checkpoint["params"].values())).dtype, data)
         with torch.no_grad():
             for k, p in run.theta.items():
                 p.copy_(checkpoint["params"][k])
         run.optimizer.load_state_dict(checkpoint["optimizer"])
         run.generator.set_state(checkpoint["generator"])
         run.step, run.seconds = checkpoint["step"], checkpoint["seconds"]
+        run.history = list(checkpoint.get("history", []))
         return run
 
 
 def load_checkpoint(path: Path) -> tuple[TrainConfig, Params, dict]:
     """A saved model's configuration, parameters and raw checkpoint."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    return TrainConfig(**checkpoint["config"]), checkpoint["params"], checkpoint
+    return config_from_dict(checkpoint["config"]), checkpoint["params"], checkpoint
+
+
+@dataclass(frozen=True)
+class FewShotClassifier:
+    """A trained Omniglot model, ready to classify one episode (for the web layer).
+
+    ``probabilities(xs, ys, xq)`` takes support images (N·K, 1, 28, 28), float, ink = 1, their
+    labels (N·K,) in 0..N-1 and query images (Q, 1, 28, 28), and returns (Q, N) class
+    probabilities, the softmax of the method's scores. Batch norm uses the statistics of
+    this one episode (support and queries together), as in training; the optimisation- and
+    model-based networks have a fixed head of ``config.ways`` classes, the metric ones take
+    any N.
+    """
+
+    config: TrainConfig
+    model: Model
+    params: Params
+
+    @classmethod
+    def load(cls, path: Path) -> FewShotClassifier:
+        config, params, _ = load_checkpoint(path)
+        if config.task != "omniglot":
+            raise ValueError(f"{path} is a {config.task} model, not an Omniglot one")
+        return cls(config, build_model(config), params)
+
+    def probabilities(self, xs: torch.Tensor, ys: torch.Tensor, xq: torch.Tensor) -> torch.Tensor:
+        dtype = next(iter(self.params.values())).dtype
+        queries = torch.zeros(len(xq), dtype=torch.int64)
+        episode = TaskBatch(xs[None].to(dtype), ys[None], xq[None].to(dtype), queries[None])
+        algorithm = REGISTRY[self.config.algo]
+        with torch.no_grad():
+            scores = algorithm.predict(
+                self.model, self.params, episode, self.config.hyper(evaluation=True), False
+            )
+        return scores[0].softmax(-1)

@@ -20,6 +20,7 @@
     const feedback = $("[data-quiz-feedback]");
     const scoreLine = $("[data-quiz-score]");
     const next = $("[data-quiz-next]");
+    const models = $("[data-quiz-models]");
     let task = null, shownAt = 0, answered = false, score = loadScore();
 
     function showScore() {
@@ -38,6 +39,7 @@
     async function load() {
       answered = false;
       next.disabled = true;
+      models.textContent = "";
       feedback.textContent = "Loading a new task…";
       feedback.className = "quiz-feedback";
       try {
@@ -113,6 +115,26 @@
           "Compare the strokes: the same character keeps its parts, whoever draws it.";
       next.disabled = false;
       next.focus();
+      showModels(task.task);
+    }
+
+    /* After the reader's answer: what each trained model answered on the same task. */
+    async function showModels(token) {
+      models.textContent = "";
+      const response = await fetch(`/api/quiz/models?task=${encodeURIComponent(token)}`);
+      if (!response.ok || token !== task.task) return;
+      const answers = await response.json();
+      if (!answers.length) return;
+      const caption = document.createElement("p");
+      caption.textContent = "The models trained on this server, on the same task:";
+      const list = document.createElement("ul");
+      for (const a of answers) {
+        const item = document.createElement("li");
+        item.className = a.correct ? "right" : "wrong";
+        item.textContent = `${a.title}: candidate ${a.answer + 1}, ${Math.round(100 * a.confidence)}% sure ${a.correct ? "✓" : "✗"}`;
+        list.appendChild(item);
+      }
+      models.append(caption, list);
     }
 
     /* Drag the query onto a candidate: pointer events, so mouse, pen and touch all work. */

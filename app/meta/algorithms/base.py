@@ -44,6 +44,9 @@ class MetaStep:
 
 
 MetaGradient = Callable[[Model, Params, TaskBatch, Hyper, bool], MetaStep]
+# predict(model, θ, episodes, hp, batched) -> query scores (T, N*Q, N); argmax is the class
+Predict = Callable[[Model, Params, TaskBatch, Hyper, bool], torch.Tensor]
+Network = Callable[[int, int], Model]  # (ways, channels) -> the Omniglot network
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,10 @@ class Algorithm:
     meta_gradient: MetaGradient
     outer: Literal["adam", "sgd"]  # sgd: step size β (Reptile); adam: the meta learning rate
     default_inner_steps: int
+    family: Literal["optimisation", "metric", "model"] = "optimisation"
+    tasks: tuple[str, ...] = ("sinusoid", "omniglot")
+    network: Network | None = None  # for Omniglot
+    predict: Predict | None = None  # for Omniglot
 
 
 def per_task_loop(

@@ -1,0 +1,113 @@
+/* Figure: Reptile's inner paths from a draggable θ, the average end point and the interpolated new θ. */
+"use strict";
+
+(function () {
+  const START = [0.5, -0.5];
+  const FLOOR = 1e-1;
+  const TASK_COLORS = Fig.taskColors;
+
+  function setup(root) {
+    const $ = (selector) => root.querySelector(selector);
+    const plot = $("[data-plot=paths]");
+    const statusLine = $("[data-status]");
+    const readout = $("[data-readout]");
+    const state = { theta: START.slice(), k: 5, beta: 0.5, alpha: 0.2, surface: null, result: null };
+    const round3 = (v) => Math.round(v * 1000) / 1000;
+
+    function render() {
+      const s = state.surface;
+      if (!s) return;
+      const r = state.result;
+      const traces = [
+        {
+          type: "heatmap", zsmooth: "fast", x: s.xs, y: s.ys, z: s.log, zmin: s.zmin, zmax: s.zmax, colorscale: "Viridis",
+          colorbar: Fig.colorbar("L₁(θ) + L₂(θ), before adaptation (log scale)", Fig.logTicks(s.zmin, s.zmax)),
+          hovertemplate: "w₀ %{x:.2f}, w₁ %{y:.2f}<extra></extra>", showlegend: false, name: "summed loss",
+        },
+        {
+          x: s.minima.map((p) => p[0]), y: s.minima.map((p) => p[1]), mode: "markers+text", name: "task optima",
+          text: ["task 1", "task 2"], textposition: "bottom center", textfont: { color: "#ffffff", size: 12 },
+          marker: Fig.markers.optimum, hoverinfo: "skip",
+        },
+      ];
+      if (r) {
+        r.paths.forEach((path, i) => traces.push({
+          x: path.map((p) => p[0]), y: path.map((p) => p[1]), mode: "lines+markers", name: `task ${i + 1}: φ<sub>0</sub> … φ<sub>${r.inner_steps}</sub>`,
+          line: { color: TASK_COLORS[i], width: 2.5, dash: "dot" }, marker: { size: 6, color: TASK_COLORS[i] },
+          hovertemplate: `task ${i + 1}, φ<sub>%{pointNumber}</sub> = (%{x:.3f}, %{y:.3f})<extra></extra>`,
+        }));
+        traces.push({
+          x: [r.target[0]], y: [r.target[1]], mode: "markers", name: "φ̄, average end point",
+          marker: { symbol: "diamond", size: 11, color: "#ffffff", line: { width: 1.5, color: "#1d1f21" } },
+        });
+        traces.push({
+          ...Fig.arrow(r.theta[0], r.theta[1], r.new_theta[0], r.new_theta[1], 0.15), mode: "lines",
+          name: "Reptile's step θ + β(φ̄ − θ)", line: { color: Fig.colors.reptile, width: 3 }, hoverinfo: "skip",
+        });
+        traces.push({
+          x: [r.new_theta[0]], y: [r.new_theta[1]], mode: "markers", name: "new θ", showlegend: false,
+          marker: { size: 11, color: Fig.colors.reptile, line: { width: 1.5, color: "#ffffff" } },
+          hovertemplate: "new θ = (%{x:.4f}, %{y:.4f})<extra></extra>",
+        });
+        traces.push({
+          x: [r.gradient_step[0]], y: [r.gradient_step[1]], mode: "markers", name: "plain gradient step, size αβ",
+          marker: { symbol: "circle-open", size: 17, color: Fig.colors.pretrained, line: { width: 2.5 } },
+          hovertemplate: "gradient step = (%{x:.4f}, %{y:.4f})<extra></extra>",
+        });
+      }
+      traces.push({
+        x: [state.theta[0]], y: [state.theta[1]], mode: "markers", name: "θ (drag me)",
+        marker: Fig.markers.theta,
+        hovertemplate: "θ = (%{x:.3f}, %{y:.3f})<extra></extra>",
+      });
+      Fig.drawPlane(plot, traces, {
+        xaxis: Fig.axis("w₀ (slope)", { range: [s.box[0], s.box[1]], constrain: "domain" }),
+        yaxis: Fig.axis("w₁ (offset)", { range: [s.box[2], s.box[3]], scaleanchor: "x", constrain: "domain" }),
+      });
+      if (r) {
+        readout.textContent =
+          `k = ${r.inner_steps}, β = ${Fig.fmt(r.beta, 2)}: Reptile moves θ = ${Fig.pair(r.theta, 3)} to ${Fig.pair(r.new_theta, 4)}; ` +
+          `a plain gradient step on the summed loss, θ − αβ∇½(L₁ + L₂)(θ), gives ${Fig.pair(r.gradient_step, 4)}` +
+          (r.inner_steps === 1 ? " — the same point: with one inner step Reptile is gradient descent on the pretrained objective." : ".");
+      }
+    }
+
+    const request = Fig.latest(async () => {
+      const body = { theta: state.theta.map(round3), inner_steps: state.k, beta: state.beta, alpha: state.alpha };
+      try {
+        state.result = await Fig.postJSON("/api/landscape/reptile", body);
+        Fig.status(statusLine, "");
+        render();
+      } catch (error) {
+        Fig.status(statusLine, error.message, true);
+      }
+    });
+
+    Fig.onPlotDrag(plot, (x, y) => { state.theta = [x, y]; request(); });
+    const sliders = { k: (v) => String(v), beta: (v) => v.toFixed(2), alpha: (v) => v.toFixed(2) };
+    Object.entries(sliders).forEach(([name, show]) => {
+      const input = $(`input[name=${name}]`);
+      input.addEventListener("input", () => {
+        state[name] = name === "k" ? parseInt(input.value, 10) : parseFloat(input.value);
+        $(`[data-out=${name}]`).textContent = show(state[name]);
+        request();
+      });
+    });
+    $("[data-action=reset]").addEventListener("click", () => { state.theta = START.slice(); request(); });
+    window.addEventListener("resize", () => render());
+
+    Fig.postJSON("/api/landscape/toy", { n: 101, max_steps: 0 })
+      .then((data) => {
+        const log = Fig.logColor(data.meta_losses[0], FLOOR);
+        const [zmin, zmax] = Fig.extent(log);
+        state.surface = { xs: data.xs, ys: data.ys, box: data.box, log, minima: data.tasks, zmin, zmax };
+        render();
+        request();
+      })
+      .catch((error) => Fig.status(statusLine, error.message, true));
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-figure=reptile-path]").forEach(setup);
+  });
+})();

@@ -1,0 +1,150 @@
+"""Classification with the trained Omniglot models, and the quiz's model answers, over HTTP."""
+
+import base64
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from app.main import create_app
+from app.quiz import make_task
+from app.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), classify_per_minute=10_000)
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def served(client):
+    models = client.get("/api/omniglot/models").json()
+    if not models:
+        pytest.skip("no trained Omniglot model in models/")
+    return models
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def episode(client, characters, drawing=0, query_drawing=7):
+    data = client.app.state.omniglot.get()
+    support = [{"label": f"c{c}", "image": b64(data.original_png(c, drawing))} for c in characters]
+    queries = [b64(data.original_png(c, query_drawing)) for c in characters]
+    return support, queries
+
+
+def test_models_are_listed_with_their_measured_accuracy(served):
+    for model in served:
+        assert {"id", "method", "ways", "shots", "accuracy", "interval"} <= set(model)
+        assert 0 < model["accuracy"] <= 1 and model["interval"] > 0
+
+
+def test_every_model_classifies_an_episode_of_held_out_characters(client, served):
+    support, queries = episode(client, [700, 720, 740, 760, 780])
+    for model in served:
+        response = client.post(
+            "/api/omniglot/classify",
+            json={"id": model["id"], "support": support, "queries": queries},
+        )
+        assert response.status_code == 200, response.text
+        predictions = response.json()["predictions"]
+        assert len(predictions) == 5
+        for p in predictions:
+            assert set(p["probabilities"]) == {s["label"] for s in support}
+            assert sum(p["probabilities"].values()) == pytest.approx(1, abs=1e-3)
+            assert p["label"] == max(p["probabilities"], key=p["probabilities"].get)
+        right = sum(p["label"] == s["label"] for p, s in zip(predictions, support, strict=True))
+        assert right >= 2, f"{model['id']} got {right} of 5"
+
+
+def test_any_size_and_k_up_to_five(client, served):
+    data = client.app.state.omniglot.get()
+    big = Image.open(io.BytesIO(data.original_png(701, 1))).resize((300, 300))
+    out = io.BytesIO()
+    big.convert("RGB").save(out, format="JPEG")
+    support = [
+        {"label": label, "image": b64(data.original_png(c, d))}
+        for label, c in (("x", 701), ("y", 702))
+        for d in range(5)
+    ]
+    metric = next(m for m in served if m["method"] == "protonet")
+    response = client.post(
+        "/api/omniglot/classify",
+        json={
+            "method": "protonet",
+            "ways": metric["ways"],
+            "support": support,
+            "queries": [b64(out.getvalue())],
+        },
+    )
+    assert response.status_code == 200
+    assert response.json()["predictions"][0]["label"] == "x"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"id": None}, "body"),
+        ({"support": "few"}, "support"),
+        ({"queries": []}, "queries"),
+        ({"queries": ["@@not base64@@"]}, "queries.0"),
+        ({"queries": [b64(b"not an image")]}, "queries.0"),
+        ({"queries": ["A" * 400_000]}, "queries.0"),
+        ({"id": "../../etc/passwd"}, "id"),
+        ({"colour": 1}, "colour"),
+    ],
+)
+def test_bad_requests_name_the_field(client, served, change, field):
+    support, queries = episode(client, [700, 720, 740])
+    body = dict({"id": served[0]["id"], "support": support, "queries": queries}, **change)
+    response = client.post("/api/omniglot/classify", json=body)
+    assert response.status_code in (413, 422)
+    if response.status_code == 422:
+        assert response.json()["message"].startswith(field)
+
+
+def test_limits_on_labels_and_examples(client, served):
+    data = client.app.state.omniglot.get()
+    many = [{"label": f"l{i}", "image": b64(data.original_png(600 + i, 0))} for i in range(21)]
+    response = client.post(
+        "/api/omniglot/classify",
+        json={"id": served[0]["id"], "support": many, "queries": [many[0]["image"]]},
+    )
+    assert response.status_code == 422 and "allowed 2 to 20" in response.json()["message"]
+    six = [{"label": "a", "image": many[0]["image"]}] * 6 + [many[1]]
+    response = client.post(
+        "/api/omniglot/classify",
+        json={"id": served[0]["id"], "support": six, "queries": [many[0]["image"]]},
+    )
+    assert response.status_code == 422 and "at most 5" in response.json()["message"]
+    fixed = [m for m in served if m["family"] != "metric" and m["ways"] < 20]
+    if fixed:
+        response = client.post(
+            "/api/omniglot/classify",
+            json={"id": fixed[0]["id"], "support": many[:20], "queries": [many[0]["image"]]},
+        )
+        assert response.status_code == 422 and "answers at most" in response.json()["message"]
+    assert (
+        client.post(
+            "/api/omniglot/classify",
+            json={"id": "omniglot-nothing", "support": many[:3], "queries": [many[0]["image"]]},
+        ).status_code
+        == 404
+    )
+
+
+def test_quiz_shows_model_answers_only_after_the_reader_answered(client, served):
+    task = client.get("/api/quiz/task?ways=5").json()["task"]
+    assert client.get("/api/quiz/models", params={"task": task}).status_code == 409
+    client.post("/api/quiz/answer", json={"task": task, "choice": 0, "ms": 1200})
+    answers = client.get("/api/quiz/models", params={"task": task}).json()
+    assert answers and len({a["id"] for a in answers}) == len(answers)
+    truth = make_task(client.app.state.omniglot.get(), task).answer
+    for a in answers:
+        assert 0 <= a["answer"] < 5 and 0 < a["confidence"] <= 1
+        assert a["correct"] == (a["answer"] == truth)

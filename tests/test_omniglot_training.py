@@ -1,0 +1,112 @@
+"""Omniglot training end to end: configuration, command line, resume, model card, classifier.
+
+Runs on the real background set (Lake et al. 2015), skipped where it is absent; tiny
+networks (8 filters) and a handful of steps keep it quick.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from pydantic import ValidationError
+
+from app import evaluate, train
+from app.meta.config import OmniglotConfig, TrainConfig, config_from_dict
+from app.meta.train import FewShotClassifier, Training, build_model
+
+DATA = Path(
+    os.environ.get(
+        "MAML_OMNIGLOT_DIR", Path(__file__).resolve().parents[1] / ".." / "shared" / "omniglot"
+    )
+)
+needs_data = pytest.mark.skipif(
+    not (DATA / "images_background.zip").is_file(), reason="Omniglot background set absent"
+)
+
+
+def test_configurations_are_validated():
+    assert TrainConfig().task == "sinusoid"
+    assert config_from_dict(OmniglotConfig(algo="mann").model_dump()) == OmniglotConfig(algo="mann")
+    with pytest.raises(ValidationError, match="shots \\+ queries"):
+        OmniglotConfig(shots=10, queries=15)
+    with pytest.raises(ValidationError, match="does not run on task"):
+        TrainConfig(task="omniglot", algo="pretrained")
+    with pytest.raises(ValidationError, match="algo"):
+        TrainConfig(algo="protonet")
+
+
+def cli(tmp_path, algo, steps, *extra):
+    return [
+        "omniglot",
+        "--algo",
+        algo,
+        "--ways",
+        "5",
+        "--queries",
+        "3",
+        "--channels",
+        "8",
+        "--steps",
+        str(steps),
+        "--meta-batch",
+        "2",
+        "--val-every",
+        "2",
+        "--val-episodes",
+        "4",
+        "--test-episodes",
+        "20",
+        "--save",
+        str(tmp_path / "m.pt"),
+        *extra,
+    ]
+
+
+@needs_data
+@pytest.mark.slow
+def test_train_resume_card_and_evaluate(tmp_path, capsys):
+    assert train.main(cli(tmp_path, "protonet", 3)) == 0
+    assert train.main(cli(tmp_path, "protonet", 4)) == 0
+    assert "resuming" in capsys.readouterr().err
+    card = json.loads((tmp_path / "m.json").read_text())
+    assert card["budget"]["steps_done"] == 4 and card["budget"]["finished"]
+    assert card["eval"]["split"] == "test" and card["eval"]["episodes"] == 20
+    assert card["eval"]["alphabets"] == card["split"]["test"]
+    assert 0 <= card["eval"]["accuracy"] <= 1 and card["eval"]["ci95"] > 0
+    assert [v["step"] for v in card["validation"]] == [2, 3, 4]
+    assert card["command"].startswith("python -m app.train omniglot --algo protonet")
+    out = tmp_path / "e.json"
+    argv = ["omniglot", "--checkpoint", str(tmp_path / "m.pt"), "--tasks", "20", "--out", str(out)]
+    assert evaluate.main(argv) == 0
+    assert json.loads(out.read_text())["eval"]["accuracy"] == card["eval"]["accuracy"]
+
+
+@needs_data
+@pytest.mark.slow
+def test_a_time_budget_stops_early_and_says_so(tmp_path):
+    assert train.main(cli(tmp_path, "fomaml", 1000, "--minutes", "0.0001")) == 0
+    card = json.loads((tmp_path / "m.json").read_text())
+    assert card["budget"]["steps_done"] < 1000 and not card["budget"]["finished"]
+    assert (
+        Training.resume(
+            torch.load(tmp_path / "m.pt", weights_only=True), config_from_dict(card["config"])
+        ).step
+        == card["budget"]["steps_done"]
+    )
+
+
+@pytest.mark.parametrize("algo", ["maml", "imaml", "protonet", "matching", "siamese", "mann"])
+def test_classifier_gives_probabilities_for_one_episode(tmp_path, algo):
+    """What the web layer calls: a checkpoint in, class probabilities of the queries out."""
+    config = OmniglotConfig(algo=algo, ways=5, channels=8, inner_steps=1)
+    model = build_model(config)
+    params = model.init(torch.Generator().manual_seed(0), torch.float32)
+    torch.save({"config": config.model_dump(), "params": params}, tmp_path / "m.pt")
+    classifier = FewShotClassifier.load(tmp_path / "m.pt")
+    g = torch.Generator().manual_seed(1)
+    xs, xq = torch.rand(5, 1, 28, 28, generator=g), torch.rand(10, 1, 28, 28, generator=g)
+    p = classifier.probabilities(xs, torch.arange(5), xq)
+    assert p.shape == (10, 5)
+    assert torch.allclose(p.sum(-1), torch.ones(10))
