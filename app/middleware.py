@@ -40,8 +40,8 @@ SECURITY_HEADERS = [
 ]
 
 
-class SecurityHeaders:
-    """Adds the Content-Security-Policy (only this server's scripts and styles) and friends."""
+class HTTPMiddleware:
+    """Passes everything but HTTP requests (lifespan, websockets) straight through."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -50,7 +50,16 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
 
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class SecurityHeaders(HTTPMiddleware):
+    """Adds the Content-Security-Policy (only this server's scripts and styles) and friends."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
@@ -59,20 +68,17 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyLimit:
+class BodyLimit(HTTPMiddleware):
     """Answers 413 when a request body is larger than ``limit`` bytes, declared or streamed.
 
     The body is read (at most ``limit`` bytes of it) before the route runs, then handed on.
     """
 
     def __init__(self, app: ASGIApp, limit: int):
-        self.app = app
+        super().__init__(app)
         self.limit = limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self.reject(send)
@@ -114,16 +120,10 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class RequestLog:
+class RequestLog(HTTPMiddleware):
     """One line per request: method, path, status, milliseconds, client."""
 
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
         status = 500
 
