@@ -12,27 +12,15 @@ Prints median milliseconds per meta-iteration and the loop/batched ratio.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from functools import partial
 
 import torch
+from timing import median_ms
 
 from app.meta.algorithms import ALGORITHMS, Hyper, per_task_loop
 from app.meta.nets import regression_mlp
 from app.meta.params import flatten, leaves
 from app.meta.tasks.sinusoid import SinusoidTasks
-
-
-def median_ms(fn, repeats: int) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:

@@ -20,11 +20,10 @@ layout and 68–152 ms channels-last.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from functools import partial
 
 import torch
+from timing import median_ms
 
 from app.meta.algorithms import OMNIGLOT_ALGORITHMS, Hyper, per_task_loop
 from app.meta.params import flatten, leaves
@@ -36,16 +35,6 @@ SETTINGS = {
     "fomaml": Hyper(inner_steps=1, alpha=0.4),
     "protonet": Hyper(),
 }
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:
