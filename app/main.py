@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import asynccontextmanager
+from functools import partial
 
 import torch
 from fastapi import FastAPI
@@ -46,8 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     torch.set_num_threads(settings.torch_threads)
+    omniglot = OmniglotSource(settings)
     manager = JobManager(
-        training_events,
+        partial(training_events, omniglot=omniglot.get),
         workers=settings.job_workers,
         queue_length=settings.job_queue,
         abandon_after=settings.job_abandon_seconds,
@@ -69,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="MAML, explained", lifespan=lifespan)
     app.state.settings = settings
     app.state.jobs = manager
-    app.state.omniglot = OmniglotSource(settings)
+    app.state.omniglot = omniglot
     app.state.quiz_limiter = RateLimiter(settings.quiz_answers_per_minute)
     app.state.job_limiter = RateLimiter(settings.jobs_per_minute)
     app.state.classify_limiter = RateLimiter(settings.classify_per_minute)

@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from app.api.jobs import OMNIGLOT_WEB_ALGORITHMS
 from app.article import typeset
 from app.bibliography import REFERENCES
 from app.meta import inner
@@ -92,6 +93,8 @@ def render(slug: str, settings: Settings) -> str:
         algorithms=list(ALGORITHMS.values()),
         job_max_steps=settings.job_max_steps,
         measured=measured_table(settings.models_dir),
+        omniglot_web=OMNIGLOT_WEB_ALGORITHMS,
+        omniglot_max_steps=settings.omniglot_job_max_steps,
         code=SOURCE,
         published=OMNIGLOT_20WAY_1SHOT,
     )

@@ -34,6 +34,7 @@ class Settings:
     job_workers: int = 2
     job_queue: int = 8
     job_max_steps: int = 20_000
+    omniglot_job_max_steps: int = 500
     job_abandon_seconds: float = 1.0
     omniglot_dir: Path = field(default_factory=default_omniglot_dir)
     omniglot_download: bool = True

@@ -21,6 +21,7 @@ from app.meta.finetune import finetune_curves
 from app.meta.landscape import pca_plane, project, trajectory_matrix
 from app.meta.live import live_landscape
 from app.meta.params import Params, copied
+from app.meta.tasks.omniglot import Omniglot
 from app.meta.tasks.sinusoid import PROBE, grid, probe_task, sinusoid
 from app.meta.train import Evaluation, Progress, Snapshot, Training
 
@@ -33,6 +34,9 @@ PROBE_STEPS = (0, 1, 10)
 GRID_POINTS = 100
 LANDSCAPE_EVERY = 10  # snapshots between two landscape events (each costs about 0.2 s)
 LANDSCAPE_TASKS = 10
+OMNIGLOT_EVALUATIONS = 5
+OMNIGLOT_EVAL_EPISODES = 30
+OMNIGLOT_FINAL_EPISODES = 100
 LANDSCAPE_SEED = 11
 
 
@@ -44,10 +48,18 @@ def landscape_event(run: Training, path: list[Params], tasks, step: int) -> dict
     """The meta-loss around θ on two planes (random directions and the path's PCA)."""
     event = {"step": step, "inner_steps": run.hyper.inner_steps}
     for kind in ("random", "pca"):
-        view = live_landscape(run.model, path, tasks, run.config.alpha, run.hyper.inner_steps,
-                              kind, seed=run.config.seed)
+        view = live_landscape(
+            run.model,
+            path,
+            tasks,
+            run.config.alpha,
+            run.hyper.inner_steps,
+            kind,
+            seed=run.config.seed,
+        )
         event[kind] = {
-            "x": rounded(view.xs), "y": rounded(view.ys),
+            "x": rounded(view.xs),
+            "y": rounded(view.ys),
             "z": [rounded(row) for row in view.losses],
             "path": [rounded(p) for p in view.path],
         }
@@ -55,6 +67,77 @@ def landscape_event(run: Training, path: list[Params], tasks, step: int) -> dict
 
 
 def training_events(
+    config: TrainConfig, should_stop: Callable[[], bool], omniglot: Callable[[], Omniglot]
+) -> Iterator[tuple[str, dict]]:
+    """The stream of a sinusoid run, or of an Omniglot run on ``omniglot()``'s data."""
+    if config.task == "omniglot":
+        yield from omniglot_events(config, should_stop, omniglot())
+    else:
+        yield from sinusoid_events(config, should_stop)
+
+
+def omniglot_events(
+    config: TrainConfig, should_stop: Callable[[], bool], data: Omniglot
+) -> Iterator[tuple[str, dict]]:
+    """``progress`` with the meta-loss, and with the accuracy on validation episodes five
+    times per run; ``snapshot`` with the 2-D trajectory; ``done`` with the final validation
+    accuracy over more episodes."""
+    steps = config.steps
+    yield "start", {"config": config.model_dump(), "steps": steps, "probe": None}
+    run = Training(config, data=data)
+    every = max(1, steps // PROGRESS_EVENTS)
+    path: list[Params] = []
+    loss = None
+    events = run.run(
+        eval_every=max(1, steps // OMNIGLOT_EVALUATIONS),
+        eval_tasks=OMNIGLOT_EVAL_EPISODES,
+        snapshot_every=max(1, steps // SNAPSHOT_EVENTS),
+    )
+    for event in events:
+        if should_stop():
+            raise Cancelled
+        if isinstance(event, Progress):
+            loss = event.loss
+            if event.step % every == 0 or event.step == steps:
+                yield (
+                    "progress",
+                    {
+                        "step": event.step,
+                        "steps": steps,
+                        "loss": round(loss, 5),
+                        "step_ms": round(event.step_ms, 3),
+                    },
+                )
+        elif isinstance(event, Evaluation):
+            yield (
+                "progress",
+                {
+                    "step": event.step,
+                    "steps": steps,
+                    "loss": round(loss, 5),
+                    "accuracy": event.eval["accuracy"],
+                    "ci95": event.eval["ci95"],
+                },
+            )
+        elif isinstance(event, Snapshot):
+            path.append(event.params)
+            yield (
+                "snapshot",
+                {
+                    "step": event.step,
+                    "trajectory": [
+                        rounded(p) for p in project(trajectory_matrix(path), pca_plane(path))
+                    ],
+                },
+            )
+    evaluation = run.evaluate(OMNIGLOT_FINAL_EPISODES)
+    yield (
+        "done",
+        {"steps": steps, "seconds": round(run.seconds, 3), "loss": loss, "eval": evaluation},
+    )
+
+
+def sinusoid_events(
     config: TrainConfig, should_stop: Callable[[], bool]
 ) -> Iterator[tuple[str, dict]]:
     steps = config.steps

@@ -16,6 +16,7 @@ import uvicorn
 from app.main import create_app
 from app.meta.nets import regression_mlp
 from app.meta.params import leaves
+from app.meta.tasks.omniglot import load_omniglot
 from app.meta.tasks.sinusoid import SinusoidTasks
 from app.settings import Settings
 
@@ -65,6 +66,7 @@ def serving(settings: Settings):
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
+    app.state.omniglot.ready.wait(300)  # a fresh checkout preprocesses Omniglot first
     try:
         yield f"http://127.0.0.1:{settings.port}", app
     finally:
@@ -119,3 +121,11 @@ def page(browser):
     tab.on("pageerror", lambda e: tab.errors.append(str(e)))
     yield tab
     context.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def omniglot_cache():
+    """Preprocess Omniglot once before any test, so that no server waits for it mid-test."""
+    settings = Settings.from_env()
+    if (settings.omniglot_dir / "images_background.zip").is_file():
+        load_omniglot(settings.omniglot_dir, settings.cache_dir, base_url=None)

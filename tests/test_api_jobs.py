@@ -74,7 +74,9 @@ def test_abandoned_job_is_cancelled_within_a_second(tmp_path):
         ({"algo": "sgd"}, "algo", "'pretrained', 'maml', 'fomaml', 'reptile' or 'imaml'"),
         ({"meta_batch": "many"}, "meta_batch", "valid integer"),
         ({"colour": "red"}, "colour", "Extra inputs are not permitted"),
-        ({"task": "omniglot", "shots": 1}, "task", "'sinusoid'"),
+        ({"task": "omniglot", "algo": "maml"}, "algo", "('protonet', 'fomaml')"),
+        ({"task": "omniglot", "algo": "protonet", "steps": 10_000}, "steps", "500 for omniglot"),
+        ({"task": "mars"}, "body", "'sinusoid', 'omniglot'"),
     ],
 )
 def test_validation_names_the_field_and_range(live_server, change, field, allowed):
@@ -100,3 +102,33 @@ def test_full_queue_answers_429_with_retry_after(tmp_path):
 def test_unknown_job_is_404(live_server):
     assert httpx.get(live_server + "/api/jobs/nope/events").status_code == 404
     assert httpx.delete(live_server + "/api/jobs/nope").status_code == 404
+
+
+@pytest.mark.parametrize("last_event_id", ["-5", "-1000"])
+def test_negative_last_event_id_replays_the_whole_stream(live_server, last_event_id):
+    """A negative Last-Event-ID once indexed the event list from its end (IndexError mid-stream,
+    the connection cut); it now means 'from the start', like a missing one."""
+    job = start(live_server, dict(SMALL, seed=21))
+    headers = {"Last-Event-ID": last_event_id}
+    with httpx.stream("GET", live_server + job["events"], headers=headers, timeout=60) as response:
+        assert response.status_code == 200
+        names = [name for name, _ in read_events(response.iter_lines())]
+    assert names[0] in ("queued", "start") and names[-1] == "done"
+
+
+def test_an_omniglot_job_streams_validation_accuracy(live_server):
+    job = start(
+        live_server,
+        {
+            "task": "omniglot",
+            "algo": "protonet",
+            "steps": 10,
+            "meta_batch": 1,
+            "queries": 5,
+            "seed": 3,
+        },
+    )
+    events = stream(live_server, job["events"])
+    accuracies = [d["accuracy"] for n, d in events if n == "progress" and "accuracy" in d]
+    assert len(accuracies) == 5 and all(0.2 <= a <= 1 for a in accuracies)
+    assert events[-1][0] == "done" and events[-1][1]["eval"]["split"] == "val"

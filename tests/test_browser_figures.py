@@ -113,9 +113,33 @@ def test_lab_landscape_follows_the_training(live_server, page):
     panel.locator("[data-action=start]").click()
     page.wait_for_function(
         "() => { const p = document.querySelector('[data-plot=live-landscape]');"
-        " return p.data && p.layout.title.text.includes('step 200'); }", timeout=120000)
+        " return p.data && p.layout.title.text.includes('step 200'); }",
+        timeout=120000,
+    )
     read = "document.querySelector('[data-plot=live-landscape]').data[0].x.slice()"
     pca = page.evaluate(read)
     page.locator("[data-figure=live-landscape] input[value=random]").check()
     assert page.evaluate(read) != pca
+    assert page.errors == []
+
+
+def test_lab_trains_an_omniglot_learner_and_shows_its_accuracy(live_server, page):
+    page.goto(live_server + "/lab", wait_until="networkidle")
+    panel = page.locator("[data-figure=train-panel]")
+    panel.locator("select[name=task]").select_option("omniglot")
+    assert panel.locator("select[name=algo]").input_value() in ("fomaml", "protonet")
+    assert not panel.locator("[data-plot=probe]").is_visible()
+    panel.locator("select[name=algo]").select_option("protonet")
+    assert not panel.locator("input[name=alpha]").is_visible()
+    panel.locator("input[name=steps]").fill("10")
+    panel.locator("[data-action=start]").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-figure=train-panel] [data-status]')"
+        ".textContent.includes('validation alphabets')",
+        timeout=120000,
+    )
+    accuracy = page.evaluate(
+        "document.querySelector('[data-figure=train-panel] [data-plot=loss]').data[1].y.length"
+    )
+    assert accuracy == 5
     assert page.errors == []

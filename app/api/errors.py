@@ -6,9 +6,15 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+# Where a body is one of several models chosen by a tag (POST /api/jobs: the task), pydantic
+# puts the tag in the error's location; it names no field, so messages leave it out.
+UNION_TAGS = {"sinusoid", "omniglot"}
+
 
 def field_name(loc: tuple) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    if parts and parts[0] in UNION_TAGS:
+        parts = parts[1:]
     return ".".join(parts) or "body"
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import Discriminator, Field, Tag
 
 from app.api.errors import invalid
 from app.jobs import Job, JobManager, QueueFull
-from app.meta.config import TrainConfig
+from app.meta.config import OmniglotConfig, TrainConfig
 
 router = APIRouter(prefix="/api/jobs", tags=["training"])
 POLL_SECONDS = 0.05
@@ -32,28 +34,63 @@ def sse(index: int | None, name: str, data: dict) -> str:
     return f"{head}event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
+class SinusoidJob(TrainConfig):
+    task: Literal["sinusoid"] = Field("sinusoid", description="task family")
+
+
+def task_of(value) -> str:
+    return value.get("task", "sinusoid") if isinstance(value, dict) else value.task
+
+
+JobRequest = Annotated[
+    Annotated[SinusoidJob, Tag("sinusoid")] | Annotated[OmniglotConfig, Tag("omniglot")],
+    Discriminator(task_of),
+]
+OMNIGLOT_WEB_ALGORITHMS = ("protonet", "fomaml")
+OMNIGLOT_WEB_MAX_BATCH = 4
+OMNIGLOT_WEB_MAX_WAYS = 20
+
+
+def web_limits(config: TrainConfig, settings) -> dict | None:
+    """What this server will not train on request (beyond the config's own bounds)."""
+
+    def error(field: str, msg: str) -> dict:
+        return {"loc": ["body", field], "type": "value_error", "msg": msg}
+
+    limit = settings.job_max_steps
+    if config.task == "omniglot":
+        if config.algo not in OMNIGLOT_WEB_ALGORITHMS:
+            return error("algo", f"Omniglot jobs on this server: one of {OMNIGLOT_WEB_ALGORITHMS}")
+        if config.meta_batch > OMNIGLOT_WEB_MAX_BATCH:
+            return error(
+                "meta_batch", f"Input should be at most {OMNIGLOT_WEB_MAX_BATCH} for Omniglot jobs"
+            )
+        if config.ways > OMNIGLOT_WEB_MAX_WAYS:
+            return error("ways", f"Input should be at most {OMNIGLOT_WEB_MAX_WAYS}")
+        limit = settings.omniglot_job_max_steps
+    if config.steps > limit:
+        return {
+            "loc": ["body", "steps"],
+            "type": "less_than_equal",
+            "msg": f"Input should be less than or equal to {limit} for {config.task} jobs "
+            "on this server",
+        }
+    return None
+
+
 @router.post("", status_code=202, summary="Start meta-training a model")
-def start(config: TrainConfig, request: Request):
+def start(config: JobRequest, request: Request):
     limiter = request.app.state.job_limiter
     wait = limiter.check(request.client.host if request.client else "unknown")
     if wait:
-        raise HTTPException(429, "too many training jobs from this address; wait a moment",
-                            headers={"Retry-After": limiter.retry_after(wait)})
-    if config.task != "sinusoid":
-        return invalid([{"loc": ["body", "task"], "type": "literal_error",
-                         "msg": "Input should be 'sinusoid' (Omniglot models are trained with "
-                                "python -m app.train omniglot)"}])
-    limit = request.app.state.settings.job_max_steps
-    if config.steps > limit:
-        return invalid(
-            [
-                {
-                    "loc": ["body", "steps"],
-                    "type": "less_than_equal",
-                    "msg": f"Input should be less than or equal to {limit} on this server",
-                }
-            ]
+        raise HTTPException(
+            429,
+            "too many training jobs from this address; wait a moment",
+            headers={"Retry-After": limiter.retry_after(wait)},
         )
+    problem = web_limits(config, request.app.state.settings)
+    if problem:
+        return invalid([problem])
     try:
         job = manager(request).submit(config)
     except QueueFull:
@@ -70,7 +107,7 @@ async def events(job_id: str, request: Request):
     jobs = manager(request)
     job = find(request, job_id)
     try:
-        sent = int(request.headers.get("last-event-id", "-1")) + 1
+        sent = max(0, int(request.headers.get("last-event-id", "-1")) + 1)  # a negative id: all
     except ValueError:
         sent = 0
 

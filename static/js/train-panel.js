@@ -11,18 +11,47 @@
     const useButton = $("[data-action=use-model]");
     let source = null, job = null, run = null;
 
+    /* Defaults that differ between the task families: [sinusoid, omniglot]. */
+    const DEFAULTS = { steps: [1000, 200], meta_batch: [25, 1], alpha: [0.01, 0.4] };
+
+    function task() {
+      return form.elements.task ? form.elements.task.value : "sinusoid";
+    }
+
     function showAlgoFields() {
+      const t = task();
+      const options = Array.from(form.elements.algo.options);
+      options.forEach((o) => { o.hidden = !o.dataset.tasks.split(" ").includes(t); });
+      if (form.elements.algo.selectedOptions[0].hidden) {
+        form.elements.algo.value = options.find((o) => !o.hidden).value;
+      }
       const algo = form.elements.algo.value;
-      root.querySelectorAll("[data-only]").forEach((el) => { el.hidden = el.dataset.only !== algo; });
+      root.querySelectorAll("[data-only]").forEach((el) => { el.hidden = t !== "sinusoid" || el.dataset.only !== algo; });
+      root.querySelectorAll("[data-task-only]").forEach((el) => { el.hidden = el.dataset.taskOnly !== t; });
+      root.querySelectorAll("[data-not-algo]").forEach((el) => { el.hidden = el.dataset.notAlgo === algo; });
+      $("[data-plot=probe]").hidden = t !== "sinusoid";
+    }
+
+    function switchTask() {
+      const i = task() === "sinusoid" ? 0 : 1;
+      for (const [name, values] of Object.entries(DEFAULTS)) form.elements[name].value = values[i];
+      form.elements.steps.max = i ? form.dataset.omniglotMaxSteps : form.dataset.sinusoidMaxSteps;
+      form.elements.meta_batch.max = i ? 4 : 100;
+      showAlgoFields();
     }
     form.elements.algo.addEventListener("change", showAlgoFields);
+    if (form.elements.task) form.elements.task.addEventListener("change", switchTask);
     showAlgoFields();
 
     function config() {
       const algo = form.elements.algo.value;
-      const body = { task: "sinusoid", algo };
+      const body = { task: task(), algo };
+      if (body.task === "omniglot") {
+        body.ways = parseInt(form.elements.ways.value, 10);
+        body.shots = 1;
+      }
       for (const el of form.querySelectorAll("input[type=number]")) {
-        if (el.closest("[data-only]") && el.closest("[data-only]").hidden) continue;
+        if (el.closest("[hidden]")) continue;
         if (el.value === "") continue;
         body[el.name] = el.step === "1" ? parseInt(el.value, 10) : parseFloat(el.value);
       }
@@ -30,19 +59,29 @@
     }
 
     function drawLoss() {
-      Fig.draw($("[data-plot=loss]"), [
+      const classification = run.task === "omniglot";
+      const traces = [
         { x: run.steps.slice(), y: run.losses.slice(), name: "meta-loss", mode: "lines", line: { color: Fig.colors.accent, width: 1.5 } },
-        { x: run.evalSteps.slice(), y: run.evalMse.slice(), name: "test MSE after 1 step", mode: "lines+markers", line: { color: Fig.colors.maml, width: 2 } },
-      ], {
+      ];
+      if (classification) {
+        traces.push({ x: run.accSteps.slice(), y: run.accuracy.slice(), name: "validation accuracy (%)", yaxis: "y2",
+                      mode: "lines+markers", line: { color: Fig.colors.maml, width: 2 } });
+      } else {
+        traces.push({ x: run.evalSteps.slice(), y: run.evalMse.slice(), name: "test MSE after 1 step", mode: "lines+markers", line: { color: Fig.colors.maml, width: 2 } });
+      }
+      const layout = {
         title: { text: "Meta-loss", font: { size: 14 } },
         xaxis: Fig.axis("meta-iteration", { range: [0, run.total] }),
-        yaxis: Fig.axis("mean-squared error", { type: "log" }),
-      });
+        yaxis: Fig.axis(classification ? "cross-entropy" : "mean-squared error", { type: "log" }),
+        margin: { l: 60, r: classification ? 56 : 16, t: 40, b: 110 },
+      };
+      if (classification) layout.yaxis2 = Fig.axis("accuracy (%)", { overlaying: "y", side: "right", range: [0, 100] });
+      Fig.draw($("[data-plot=loss]"), traces, layout);
     }
 
     function drawSnapshot(snapshot) {
       const p = run.probe;
-      Fig.draw($("[data-plot=probe]"), [
+      if (p) Fig.draw($("[data-plot=probe]"), [
         { x: p.x, y: p.target, name: "target", mode: "lines", line: { color: Fig.colors.target, dash: "dot", width: 2 } },
         { x: p.x, y: snapshot.predictions["0"], name: "step 0", mode: "lines", line: { color: Fig.colors.accent, dash: "dash", width: 1.5 } },
         { x: p.x, y: snapshot.predictions["1"], name: "1 step", mode: "lines", line: { color: Fig.colors.maml, width: 2.5 } },
@@ -78,7 +117,7 @@
       useButton.hidden = true;
       startButton.disabled = true;
       Fig.status(statusLine, "Starting…");
-      run = { steps: [], losses: [], evalSteps: [], evalMse: [], total: 1, probe: null };
+      run = { steps: [], losses: [], evalSteps: [], evalMse: [], accSteps: [], accuracy: [], total: 1, probe: null };
       try {
         job = await Fig.postJSON("/api/jobs", config());
       } catch (error) {
@@ -95,6 +134,7 @@
         const data = JSON.parse(e.data);
         run.total = data.steps;
         run.probe = data.probe;
+        run.task = data.config.task;
         Fig.status(statusLine, `Training ${data.config.algo} for ${data.steps} meta-iterations…`);
       });
       source.addEventListener("progress", (e) => {
@@ -102,6 +142,9 @@
         if (data.mse) {
           run.evalSteps.push(data.step);
           run.evalMse.push(data.mse["1"]);
+        } else if (data.accuracy !== undefined) {
+          run.accSteps.push(data.step);
+          run.accuracy.push(100 * data.accuracy);
         } else {
           run.steps.push(data.step);
           run.losses.push(data.loss);
@@ -115,6 +158,11 @@
       });
       source.addEventListener("done", (e) => {
         const data = JSON.parse(e.data);
+        if (data.eval.accuracy !== undefined) {
+          finish(`Done in ${data.seconds.toFixed(1)} s of training. Accuracy on ${data.eval.episodes} episodes of the ` +
+                 `validation alphabets: ${(100 * data.eval.accuracy).toFixed(1)}% ± ${(100 * data.eval.ci95).toFixed(1)}.`);
+          return;
+        }
         const mse = data.eval.mse;
         const fmt = (v) => (v === null ? "diverged" : v.toFixed(3));
         finish(`Done in ${data.seconds.toFixed(1)} s. Test MSE on 1,000 new tasks: ${fmt(mse["0"])} before adapting, ` +
