@@ -3,8 +3,8 @@ inputs, and not one 5xx answer or hang.
 
 The app validates with pydantic and answers 4xx (422, 404, 409, 413, 429) to bad input; a 5xx
 or a request slower than ``TIMEOUT`` is a bug. Nothing is excluded. Rate limits are raised so
-that generated requests reach the routes, and ``job_max_steps`` is small so that generated
-training jobs stay short (larger ``steps`` are a 422).
+that generated requests reach the routes, and ``job_max_steps`` and ``omniglot_job_max_steps``
+are small so that generated training jobs stay short (larger ``steps`` are a 422).
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def test_no_server_error_and_no_hang_on_any_operation(tmp_path):
         quiz_answers_per_minute=100_000,
         classify_per_minute=100_000,
         job_max_steps=50,
+        omniglot_job_max_steps=5,
     )
     with serving(settings) as (base, app):
         assert app.state.omniglot.ready.wait(120), "Omniglot did not load"
