@@ -132,3 +132,10 @@ def test_an_omniglot_job_streams_validation_accuracy(live_server):
     accuracies = [d["accuracy"] for n, d in events if n == "progress" and "accuracy" in d]
     assert len(accuracies) == 5 and all(0.2 <= a <= 1 for a in accuracies)
     assert events[-1][0] == "done" and events[-1][1]["eval"]["split"] == "val"
+
+
+def test_a_diverging_job_ends_its_stream_with_an_error_event(live_server):
+    job = start(live_server, dict(SMALL, alpha=1.0, inner_steps=10, seed=31))
+    events = stream(live_server, job["events"])
+    name, data = events[-1]
+    assert name == "error" and "meta-loss became nan" in data["message"]
