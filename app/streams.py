@@ -76,21 +76,24 @@ def training_events(
         yield from sinusoid_events(config, should_stop)
 
 
-def omniglot_events(
-    config: TrainConfig, should_stop: Callable[[], bool], data: Omniglot
+def run_events(
+    run: Training,
+    should_stop: Callable[[], bool],
+    evaluations: int,
+    eval_tasks: int,
+    evaluation_fields: Callable[[dict], dict],
+    snapshot_events: Callable[[Snapshot, list, list[Params]], Iterator[tuple[str, dict]]],
 ) -> Iterator[tuple[str, dict]]:
-    """``progress`` with the meta-loss, and with the accuracy on validation episodes five
-    times per run; ``snapshot`` with the 2-D trajectory; ``done`` with the final validation
-    accuracy over more episodes."""
-    steps = config.steps
-    yield "start", {"config": config.model_dump(), "steps": steps, "probe": None}
-    run = Training(config, data=data)
+    """The events every run shares; returns the last meta-loss. ``evaluation_fields`` turns
+    an evaluation into ``progress`` fields; ``snapshot_events`` gives the events of a
+    snapshot, with the trajectory so far projected on its PCA plane."""
+    steps = run.config.steps
     every = max(1, steps // PROGRESS_EVENTS)
     path: list[Params] = []
     loss = None
     events = run.run(
-        eval_every=max(1, steps // OMNIGLOT_EVALUATIONS),
-        eval_tasks=OMNIGLOT_EVAL_EPISODES,
+        eval_every=max(1, steps // evaluations),
+        eval_tasks=eval_tasks,
         snapshot_every=max(1, steps // SNAPSHOT_EVENTS),
     )
     for event in events:
@@ -115,33 +118,51 @@ def omniglot_events(
                     "step": event.step,
                     "steps": steps,
                     "loss": round(loss, 5),
-                    "accuracy": event.eval["accuracy"],
-                    "ci95": event.eval["ci95"],
+                    **evaluation_fields(event.eval),
                 },
             )
         elif isinstance(event, Snapshot):
             path.append(event.params)
-            yield (
-                "snapshot",
-                {
-                    "step": event.step,
-                    "trajectory": [
-                        rounded(p) for p in project(trajectory_matrix(path), pca_plane(path))
-                    ],
-                },
-            )
-    evaluation = run.evaluate(OMNIGLOT_FINAL_EPISODES)
+            trajectory = [rounded(p) for p in project(trajectory_matrix(path), pca_plane(path))]
+            yield from snapshot_events(event, trajectory, path)
+    return loss
+
+
+def omniglot_events(
+    config: TrainConfig, should_stop: Callable[[], bool], data: Omniglot
+) -> Iterator[tuple[str, dict]]:
+    """``progress`` with the meta-loss, and with the accuracy on validation episodes five
+    times per run; ``snapshot`` with the 2-D trajectory; ``done`` with the final validation
+    accuracy over more episodes."""
+    yield "start", {"config": config.model_dump(), "steps": config.steps, "probe": None}
+    run = Training(config, data=data)
+
+    def snapshot(event: Snapshot, trajectory: list, path: list[Params]):
+        yield "snapshot", {"step": event.step, "trajectory": trajectory}
+
+    loss = yield from run_events(
+        run,
+        should_stop,
+        OMNIGLOT_EVALUATIONS,
+        OMNIGLOT_EVAL_EPISODES,
+        lambda e: {"accuracy": e["accuracy"], "ci95": e["ci95"]},
+        snapshot,
+    )
     yield (
         "done",
-        {"steps": steps, "seconds": round(run.seconds, 3), "loss": loss, "eval": evaluation},
+        {
+            "steps": config.steps,
+            "seconds": round(run.seconds, 3),
+            "loss": loss,
+            "eval": run.evaluate(OMNIGLOT_FINAL_EPISODES),
+        },
     )
 
 
 def sinusoid_events(
     config: TrainConfig, should_stop: Callable[[], bool]
 ) -> Iterator[tuple[str, dict]]:
-    steps = config.steps
-    every = max(1, steps // PROGRESS_EVENTS)
+    """``snapshot`` adds the probe task's predictions, and ``landscape`` events follow."""
     xs, ys = probe_task(config.shots)
     x = grid(GRID_POINTS)
     probe = {
@@ -149,63 +170,31 @@ def sinusoid_events(
         "target": rounded(sinusoid(x[:, 0], *PROBE)),
         "support": {"x": rounded(xs[:, 0]), "y": rounded(ys[:, 0])},
     }
-    yield "start", {"config": config.model_dump(), "steps": steps, "probe": probe}
+    yield "start", {"config": config.model_dump(), "steps": config.steps, "probe": probe}
     run = Training(config)
-    path: list[Params] = []
     tasks = run.sampler.sample(
         LANDSCAPE_TASKS, config.shots, config.shots, torch.Generator().manual_seed(LANDSCAPE_SEED)
     )
-    events = run.run(
-        eval_every=max(1, steps // EVALUATIONS),
-        eval_tasks=EVAL_TASKS,
-        snapshot_every=max(1, steps // SNAPSHOT_EVENTS),
+
+    def snapshot(event: Snapshot, trajectory: list, path: list[Params]):
+        curves = finetune_curves(run.model, event.params, xs, ys, config.alpha, max(PROBE_STEPS), x)
+        yield (
+            "snapshot",
+            {
+                "step": event.step,
+                "predictions": {str(k): rounded(curves.predictions[k]) for k in PROBE_STEPS},
+                "trajectory": trajectory,
+            },
+        )
+        if len(path) % LANDSCAPE_EVERY == 1 or event.step == config.steps:
+            yield "landscape", landscape_event(run, path, tasks, event.step)
+
+    loss = yield from run_events(
+        run, should_stop, EVALUATIONS, EVAL_TASKS, lambda e: {"mse": e["mse"]}, snapshot
     )
-    loss = None
-    for event in events:
-        if should_stop():
-            raise Cancelled
-        if isinstance(event, Progress):
-            loss = event.loss
-            if event.step % every == 0 or event.step == steps:
-                yield (
-                    "progress",
-                    {
-                        "step": event.step,
-                        "steps": steps,
-                        "loss": round(loss, 5),
-                        "step_ms": round(event.step_ms, 3),
-                    },
-                )
-        elif isinstance(event, Evaluation):
-            yield (
-                "progress",
-                {
-                    "step": event.step,
-                    "steps": steps,
-                    "loss": round(loss, 5),
-                    "mse": event.eval["mse"],
-                },
-            )
-        elif isinstance(event, Snapshot):
-            path.append(event.params)
-            curves = finetune_curves(
-                run.model, event.params, xs, ys, config.alpha, max(PROBE_STEPS), x
-            )
-            yield (
-                "snapshot",
-                {
-                    "step": event.step,
-                    "predictions": {str(k): rounded(curves.predictions[k]) for k in PROBE_STEPS},
-                    "trajectory": [
-                        rounded(p) for p in project(trajectory_matrix(path), pca_plane(path))
-                    ],
-                },
-            )
-            if len(path) % LANDSCAPE_EVERY == 1 or event.step == steps:
-                yield "landscape", landscape_event(run, path, tasks, event.step)
     evaluation = run.evaluate(FINAL_EVAL_TASKS)
     yield "result", {"params": copied(run.theta)}
     yield (
         "done",
-        {"steps": steps, "seconds": round(run.seconds, 3), "loss": loss, "eval": evaluation},
+        {"steps": config.steps, "seconds": round(run.seconds, 3), "loss": loss, "eval": evaluation},
     )
