@@ -13,11 +13,13 @@ Starts the real app under uvicorn on a free loopback port, then:
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import httpx
@@ -61,29 +63,33 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port), "--log-level",
-         "warning"])
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(base + "/healthz")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        config = {"algo": "maml", "steps": 2000, "meta_batch": 25}
-        first_event_ms(base, dict(config, seed=10_000))  # warm-up
-        times = [first_event_ms(base, dict(config, seed=20_000 + i)) for i in range(args.repeats)]
-        print(f"POST /api/jobs → first event: median {statistics.median(times):.0f} ms, "
-              f"max {max(times):.0f} ms over {len(times)} fresh jobs (target ≤ 300 ms)")
-        print(f"{'page':<22} {'files':>5} {'sent (gzip)':>12} {'uncompressed':>13}")
-        for page in PAGES:
-            files, sent, raw = page_weight(base, page.path)
-            print(f"{page.slug:<22} {files:>5} {sent / 1024:>10.0f} kB {raw / 1024:>11.0f} kB")
-    finally:
-        server.terminate()
-        server.wait(10)
+    with tempfile.TemporaryDirectory() as data:
+        environment = dict(os.environ, MAML_PORT=str(port), MAML_DATA_DIR=data,
+                           MAML_LOG_LEVEL="warning", MAML_JOBS_PER_MINUTE="100000")
+        server = subprocess.Popen([sys.executable, "-m", "app.serve"], env=environment)
+        try:
+            measure(f"http://127.0.0.1:{port}", args.repeats)
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def measure(base: str, repeats: int) -> None:
+    for _ in range(300):
+        try:
+            httpx.get(base + "/healthz")
+            break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    config = {"algo": "maml", "steps": 2000, "meta_batch": 25}
+    first_event_ms(base, dict(config, seed=10_000))  # warm-up
+    times = [first_event_ms(base, dict(config, seed=20_000 + i)) for i in range(repeats)]
+    print(f"POST /api/jobs → first event: median {statistics.median(times):.0f} ms, "
+          f"max {max(times):.0f} ms over {len(times)} fresh jobs (target ≤ 300 ms)")
+    print(f"{'page':<22} {'files':>5} {'sent (gzip)':>12} {'uncompressed':>13}")
+    for page in PAGES:
+        files, sent, raw = page_weight(base, page.path)
+        print(f"{page.slug:<22} {files:>5} {sent / 1024:>10.0f} kB {raw / 1024:>11.0f} kB")
 
 
 if __name__ == "__main__":
