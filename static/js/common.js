@@ -243,11 +243,19 @@ window.Fig = (function () {
   /* Digits as Unicode subscripts, for plain-text labels: sub(12) is "₁₂". */
   const sub = (n) => String(n).replace(/[0-9]/g, (d) => "₀₁₂₃₄₅₆₇₈₉"[d]);
 
+  /* The two-task toy's combined loss on a 101² grid, log-coloured (several figures draw on it). */
+  async function combinedSurface(floor) {
+    const data = await postJSON("/api/landscape/toy", { n: 101, max_steps: 0 });
+    const log = logColor(data.meta_losses[0], floor);
+    const [zmin, zmax] = extent(log);
+    return { xs: data.xs, ys: data.ys, box: data.box, log, minima: data.tasks, zmin, zmax };
+  }
+
   const fmt = (v, digits) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits === undefined ? 3 : digits));
   const pair = (p, digits) => `(${fmt(p[0], digits)}, ${fmt(p[1], digits)})`;
 
   return {
     colors, postJSON, layout, axis, config, draw, onPlotClick, status,
-    onPlotDrag, latest, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, markers, taskColors, extent, sub, fmt, pair,
+    onPlotDrag, latest, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, markers, taskColors, extent, sub, fmt, pair, combinedSurface,
   };
 })();

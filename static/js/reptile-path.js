@@ -96,11 +96,9 @@
     $("[data-action=reset]").addEventListener("click", () => { state.theta = START.slice(); request(); });
     window.addEventListener("resize", () => render());
 
-    Fig.postJSON("/api/landscape/toy", { n: 101, max_steps: 0 })
-      .then((data) => {
-        const log = Fig.logColor(data.meta_losses[0], FLOOR);
-        const [zmin, zmax] = Fig.extent(log);
-        state.surface = { xs: data.xs, ys: data.ys, box: data.box, log, minima: data.tasks, zmin, zmax };
+    Fig.combinedSurface(FLOOR)
+      .then((surface) => {
+        state.surface = surface;
         render();
         request();
       })

@@ -121,11 +121,9 @@
     $("input[name=unit]").addEventListener("change", (event) => { state.unit = event.target.checked; render(); });
     window.addEventListener("resize", () => render());
 
-    Fig.postJSON("/api/landscape/toy", { n: 101, max_steps: 0 })
-      .then((data) => {
-        const log = Fig.logColor(data.meta_losses[0], FLOOR);
-        const [zmin, zmax] = Fig.extent(log);
-        state.surface = { xs: data.xs, ys: data.ys, box: data.box, log, minima: data.tasks, zmin, zmax };
+    Fig.combinedSurface(FLOOR)
+      .then((surface) => {
+        state.surface = surface;
         render();
         request();
       })
