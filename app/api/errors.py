@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -32,3 +32,14 @@ def invalid(errors: list[dict]) -> JSONResponse:
 
 async def validation_handler(request: Request, error: RequestValidationError) -> JSONResponse:
     return invalid(list(error.errors()))
+
+
+def enforce_rate(request: Request, limiter, what: str) -> None:
+    """Count this request against the client's budget; 429 with Retry-After when spent."""
+    wait = limiter.check(request.client.host if request.client else "unknown")
+    if wait:
+        raise HTTPException(
+            429,
+            f"too many {what} from this address; wait a moment",
+            headers={"Retry-After": limiter.retry_after(wait)},
+        )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import Discriminator, Field, Tag
 
-from app.api.errors import invalid
+from app.api.errors import enforce_rate, invalid
 from app.jobs import Job, JobManager, QueueFull
 from app.meta.config import OmniglotConfig, TrainConfig
 
@@ -80,14 +80,7 @@ def web_limits(config: TrainConfig, settings) -> dict | None:
 
 @router.post("", status_code=202, summary="Start meta-training a model")
 def start(config: JobRequest, request: Request):
-    limiter = request.app.state.job_limiter
-    wait = limiter.check(request.client.host if request.client else "unknown")
-    if wait:
-        raise HTTPException(
-            429,
-            "too many training jobs from this address; wait a moment",
-            headers={"Retry-After": limiter.retry_after(wait)},
-        )
+    enforce_rate(request, request.app.state.job_limiter, "training jobs")
     problem = web_limits(config, request.app.state.settings)
     if problem:
         return invalid([problem])

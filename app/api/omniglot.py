@@ -12,7 +12,7 @@ import torch
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.api.errors import invalid
+from app.api.errors import enforce_rate, invalid
 from app.meta.tasks.drawings import model_input
 from app.results import omniglot_cards
 
@@ -88,14 +88,7 @@ class BadField(Exception):
 
 @router.post("/classify", summary="Classify query images given a few labelled examples")
 def classify(body: ClassifyRequest, request: Request):
-    limiter = request.app.state.classify_limiter
-    wait = limiter.check(request.client.host if request.client else "unknown")
-    if wait:
-        raise HTTPException(
-            429,
-            "too many classification requests; wait a moment",
-            headers={"Retry-After": limiter.retry_after(wait)},
-        )
+    enforce_rate(request, request.app.state.classify_limiter, "classification requests")
     store = request.app.state.classifiers
     served = store.get(body.id) if body.id else store.find(body.method, body.ways)
     if served is None:

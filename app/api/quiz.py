@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.errors import enforce_rate
 from app.datasets import DataUnavailable
 from app.quiz import TOKEN, BadToken, make_task, new_token
 from app.store import AlreadyAnswered
@@ -50,14 +51,7 @@ def task(request: Request, ways: Annotated[int, Query(description="5 or 20")] = 
 
 @router.post("/api/quiz/answer", summary="Answer a quiz task; stored anonymously")
 def answer(body: Answer, request: Request) -> dict:
-    client = request.client.host if request.client else "unknown"
-    wait = request.app.state.quiz_limiter.check(client)
-    if wait:
-        raise HTTPException(
-            429,
-            "too many answers from this address; slow down",
-            headers={"Retry-After": request.app.state.quiz_limiter.retry_after(wait)},
-        )
+    enforce_rate(request, request.app.state.quiz_limiter, "answers")
     try:
         quiz = make_task(omniglot(request), body.task)
     except BadToken as error:
