@@ -251,11 +251,20 @@ window.Fig = (function () {
     return { xs: data.xs, ys: data.ys, box: data.box, log, minima: data.tasks, zmin, zmax };
   }
 
+  /* The heatmap trace of a surface from combinedSurface(), with its colour bar. */
+  function surfaceTrace(s, title, name) {
+    return {
+      type: "heatmap", zsmooth: "fast", x: s.xs, y: s.ys, z: s.log, zmin: s.zmin, zmax: s.zmax, colorscale: "Viridis",
+      colorbar: colorbar(title, logTicks(s.zmin, s.zmax)),
+      hovertemplate: "w₀ %{x:.2f}, w₁ %{y:.2f}<extra></extra>", showlegend: false, name,
+    };
+  }
+
   const fmt = (v, digits) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits === undefined ? 3 : digits));
   const pair = (p, digits) => `(${fmt(p[0], digits)}, ${fmt(p[1], digits)})`;
 
   return {
     colors, postJSON, layout, axis, config, draw, onPlotClick, status,
-    onPlotDrag, latest, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, markers, taskColors, extent, sub, fmt, pair, combinedSurface,
+    onPlotDrag, latest, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, markers, taskColors, extent, sub, fmt, pair, combinedSurface, surfaceTrace,
   };
 })();

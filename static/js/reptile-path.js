@@ -19,11 +19,7 @@
       if (!s) return;
       const r = state.result;
       const traces = [
-        {
-          type: "heatmap", zsmooth: "fast", x: s.xs, y: s.ys, z: s.log, zmin: s.zmin, zmax: s.zmax, colorscale: "Viridis",
-          colorbar: Fig.colorbar("L₁(θ) + L₂(θ), before adaptation (log scale)", Fig.logTicks(s.zmin, s.zmax)),
-          hovertemplate: "w₀ %{x:.2f}, w₁ %{y:.2f}<extra></extra>", showlegend: false, name: "summed loss",
-        },
+        Fig.surfaceTrace(s, "L₁(θ) + L₂(θ), before adaptation (log scale)", "summed loss"),
         {
           x: s.minima.map((p) => p[0]), y: s.minima.map((p) => p[1]), mode: "markers+text", name: "task optima",
           text: ["task 1", "task 2"], textposition: "bottom center", textfont: { color: "#ffffff", size: 12 },

@@ -29,11 +29,7 @@
       if (!s) return;
       const r = state.result;
       const traces = [
-        {
-          type: "heatmap", zsmooth: "fast", x: s.xs, y: s.ys, z: s.log, zmin: s.zmin, zmax: s.zmax, colorscale: "Viridis",
-          colorbar: Fig.colorbar("L₁(θ) + L₂(θ), combined loss (log scale)", Fig.logTicks(s.zmin, s.zmax)),
-          hovertemplate: "w₀ %{x:.2f}, w₁ %{y:.2f}<extra></extra>", showlegend: false, name: "combined loss",
-        },
+        Fig.surfaceTrace(s, "L₁(θ) + L₂(θ), combined loss (log scale)", "combined loss"),
         {
           x: s.minima.map((p) => p[0]), y: s.minima.map((p) => p[1]), mode: "markers", name: "task optima",
           marker: Fig.markers.optimum, hoverinfo: "skip",
