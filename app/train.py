@@ -5,14 +5,19 @@
     python -m app.train omniglot --algo protonet --ways 5 --shots 1 --steps 20000 --seed 0 \
         --save models/omniglot-protonet-5way-1shot.pt
 
-With ``--save``, a checkpoint is written every ``--checkpoint-every`` steps and every
-``--checkpoint-minutes``; run the same command again and training resumes from it
-(raise ``--steps`` to extend a finished run). ``--minutes`` caps this sitting: training
-stops there, checkpointed, and the card says it is unfinished and how to resume. At the
-end the model card (``.json`` next to the checkpoint) records the configuration, the
-command, the training time and the evaluation: for sinusoids on 1,000 fresh tasks, for
-Omniglot the accuracy on ``--test-episodes`` episodes of the held-out test alphabets with
-its 95% interval, after validation every ``--val-every`` steps on the validation alphabets.
+With ``--save``, progress is checkpointed every ``--checkpoint-every`` steps and every
+``--checkpoint-minutes`` to ``NAME.resume.pt`` beside it; run the same command again and
+training resumes from there, or from ``NAME.pt`` (raise ``--steps`` to extend a finished
+run). ``--minutes`` caps this sitting: training stops there, checkpointed, and the card
+says it is unfinished and how to resume. ``--device cuda`` trains on a GPU (the tasks of
+a meta-batch then run batched unless ``--loop``); the checkpoint is saved for the CPU
+either way, and the card lists each sitting's device. At the end ``NAME.pt`` and its
+model card are written together, so the served parameters are always the ones the card
+measured, and ``NAME.resume.pt`` is removed. The model card (``.json`` next to the
+checkpoint) records the configuration, the command, the training time and the
+evaluation: for sinusoids on 1,000 fresh tasks, for Omniglot the accuracy on
+``--test-episodes`` episodes of the held-out test alphabets with its 95% interval, after
+validation every ``--val-every`` steps on the validation alphabets.
 """
 
 from __future__ import annotations
@@ -74,6 +79,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--val-episodes", type=int, default=200)
     parser.add_argument("--test-episodes", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda to train on a GPU")
+    parser.add_argument(
+        "--loop", action="store_true", help="run a meta-batch's tasks one at a time on a GPU too"
+    )
     return parser.parse_args(argv)
 
 
@@ -91,6 +100,11 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
         serial=args.serial,
         **given,
     )
+
+
+def progress_path(save: Path) -> Path:
+    """Where a sitting checkpoints its progress, apart from the served ``save``."""
+    return save.with_suffix(".resume.pt")
 
 
 def train(run: Training, args: argparse.Namespace) -> bool:
@@ -114,7 +128,7 @@ def train(run: Training, args: argparse.Namespace) -> bool:
         now = time.monotonic()
         due = now - last_save > 60 * args.checkpoint_minutes
         if args.save and (event.step % args.checkpoint_every == 0 or due):
-            run.save(args.save)
+            run.save(progress_path(args.save))
             last_save = now
         if args.minutes and now - started > 60 * args.minutes and run.step < config.steps:
             bar.close()
@@ -155,6 +169,7 @@ def card(run: Training, args: argparse.Namespace, argv: list[str] | None, done: 
                 "train_seconds": round(run.seconds, 2),
                 "threads": args.threads,
                 "batched": run.batched,
+                "sittings": run.sittings(),
                 "resume": command if not done else f"{command} (with a larger --steps)",
             },
             validation=run.history,
@@ -172,22 +187,26 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as error:
         print(f"invalid configuration:\n{error}", file=sys.stderr)
         return 2
-    run = Training(config)
-    if args.save and args.save.exists():
+    batched = False if args.loop else None
+    torch.backends.cudnn.benchmark = True  # fixed episode shapes: tune the GPU's kernels once
+    run = Training(config, device=args.device, batched=batched)
+    saved = [p for p in (progress_path(args.save), args.save) if p.exists()] if args.save else []
+    if saved:
         try:
-            run = Training.resume(load_checkpoint(args.save)[2], config, run.data)
+            checkpoint = load_checkpoint(saved[0])[2]
+            run = Training.resume(checkpoint, config, run.data, args.device, batched)
         except ValueError as error:
-            print(f"{args.save}: {error}; delete it or save elsewhere", file=sys.stderr)
+            print(f"{saved[0]}: {error}; delete it or save elsewhere", file=sys.stderr)
             return 2
-        print(f"resuming {args.save} from step {run.step}", file=sys.stderr)
+        print(f"resuming {saved[0]} from step {run.step}", file=sys.stderr)
     done = train(run, args)
-    if args.save:
-        run.save(args.save)
     result = card(run, args, argv, done)
     text = json.dumps(result, indent=2)
     print(json.dumps(result["eval"].get("mse", result["eval"].get("accuracy"))))
     if args.save:
+        run.save(args.save)
         args.save.with_suffix(".json").write_text(text + "\n")
+        progress_path(args.save).unlink(missing_ok=True)
     if args.out:
         args.out.write_text(text + "\n")
     return 0

@@ -110,3 +110,39 @@ def test_classifier_gives_probabilities_for_one_episode(tmp_path, algo):
     p = classifier.probabilities(xs, torch.arange(5), xq)
     assert p.shape == (10, 5)
     assert torch.allclose(p.sum(-1), torch.ones(10))
+
+
+@needs_data
+@pytest.mark.slow
+def test_progress_is_kept_apart_from_the_served_checkpoint(tmp_path, capsys):
+    """Mid-sitting checkpoints go to NAME.resume.pt and a later run resumes from there;
+    NAME.pt and its card are written together at the end, so they always agree."""
+    assert train.main(cli(tmp_path, "protonet", 3, "--checkpoint-every", "2")) == 0
+    assert not (tmp_path / "m.resume.pt").exists()
+    card = json.loads((tmp_path / "m.json").read_text())
+    served = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert served["step"] == card["budget"]["steps_done"] == 3
+
+    config = config_from_dict({**card["config"], "steps": 5})
+    interrupted = Training.resume(served, config)  # a sitting that stopped before its card
+    interrupted.meta_step()
+    interrupted.save(train.progress_path(tmp_path / "m.pt"))
+    assert torch.load(tmp_path / "m.pt", weights_only=True)["step"] == 3
+
+    assert train.main(cli(tmp_path, "protonet", 5)) == 0
+    assert "m.resume.pt from step 4" in capsys.readouterr().err
+    assert not (tmp_path / "m.resume.pt").exists()
+    card = json.loads((tmp_path / "m.json").read_text())
+    assert torch.load(tmp_path / "m.pt", weights_only=True)["step"] == 5
+    sittings = [(s["device"], s["from_step"], s["to_step"]) for s in card["budget"]["sittings"]]
+    assert sittings == [("cpu", 0, 3), ("cpu", 3, 4), ("cpu", 4, 5)]
+
+
+@needs_data
+@pytest.mark.parametrize("algo", ["maml", "protonet"])
+def test_batched_evaluation_equals_the_loop(algo):
+    """A GPU evaluates a chunk of episodes at once; the accuracy is the CPU loop's."""
+    run = Training(OmniglotConfig(algo=algo, ways=5, channels=8, queries=3, inner_steps=1))
+    loop = run.evaluate(20)
+    run.batched = True
+    assert run.evaluate(20)["accuracy"] == pytest.approx(loop["accuracy"], abs=1e-12)

@@ -85,13 +85,17 @@ def evaluate_regression(
 
 
 def episode_accuracies(
-    algorithm: Algorithm, model: Model, theta: Params, hp: Hyper, batch: TaskBatch
+    algorithm: Algorithm,
+    model: Model,
+    theta: Params,
+    hp: Hyper,
+    batch: TaskBatch,
+    batched: bool = False,
 ) -> torch.Tensor:
     """Fraction of each episode's queries classified correctly, shape (tasks,)."""
-    dtype = next(iter(theta.values())).dtype
-    batch = TaskBatch(batch.xs.to(dtype), batch.ys, batch.xq.to(dtype), batch.yq)
+    batch = batch.like(next(iter(theta.values())))
     with torch.no_grad():
-        scores = algorithm.predict(model, detached(theta), batch, hp, False)
+        scores = algorithm.predict(model, detached(theta), batch, hp, batched)
     return (scores.argmax(-1) == batch.yq).to(torch.float64).mean(1)
 
 
@@ -107,8 +111,10 @@ def evaluate_classification(
     episodes: int = 1000,
     seed: int = EVAL_SEED,
     chunk: int = 50,
+    batched: bool = False,
 ) -> dict:
-    """The ``eval`` block of an Omniglot model card: accuracy and its 95% interval."""
+    """The ``eval`` block of an Omniglot model card: accuracy and its 95% interval
+    (``batched``: each chunk's episodes at once, as training on a GPU runs them)."""
     generator = torch.Generator().manual_seed(seed)
     accuracies = torch.cat(
         [
@@ -118,6 +124,7 @@ def evaluate_classification(
                 theta,
                 hp,
                 tasks.sample(min(chunk, episodes - start), shots, queries, generator),
+                batched,
             )
             for start in range(0, episodes, chunk)
         ]

@@ -8,8 +8,11 @@ state and the validation history are all in the checkpoint.
 Sinusoids run every task of a meta-batch at once (``batched``). Omniglot's Conv4
 runs them one at a time with :func:`per_task_loop`: measured on this engine
 (``bench/omniglot_step.py``), the ``vmap`` forward is correct for Conv4 with batch
-norm, second order included, but slower than the plain loop on a CPU. The
-memory-augmented network has no Conv4 and runs its tasks as one batch of sequences.
+norm, second order included, but slower than the plain loop on a CPU. On a GPU
+(``device="cuda"``) the tasks run batched by default, where one launch serves them
+all. The memory-augmented network has no Conv4 and runs its tasks as one batch of sequences.
+A checkpoint records its sittings (device, steps, seconds), so a run that moved
+between machines says where each part of it was trained.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from app.meta.algorithms import REGISTRY, per_task_loop
 from app.meta.config import TrainConfig, config_from_dict
 from app.meta.evaluate import evaluate_classification, evaluate_regression
 from app.meta.nets import Model, regression_mlp
-from app.meta.params import Params, copied, detached, leaves
+from app.meta.params import Params, copied, leaves
 from app.meta.tasks.base import TaskBatch
 from app.meta.tasks.omniglot import TRAIN, Omniglot, OmniglotTasks, load_omniglot
 from app.meta.tasks.sinusoid import SinusoidTasks
@@ -95,9 +98,15 @@ class Training:
     """The state of one meta-training run: θ, the outer optimiser, the sampler's RNG."""
 
     def __init__(
-        self, config: TrainConfig, dtype: torch.dtype = torch.float32, data: Omniglot | None = None
+        self,
+        config: TrainConfig,
+        dtype: torch.dtype = torch.float32,
+        data: Omniglot | None = None,
+        device: str = "cpu",
+        batched: bool | None = None,
     ):
         self.config = config
+        self.device = torch.device(device)
         self.model: Model = build_model(config)
         self.algorithm = REGISTRY[config.algo]
         self.hyper = config.hyper()
@@ -108,16 +117,21 @@ class Training:
         else:
             self.sampler = episodes(config, TRAIN, data)
             self.data = self.sampler.data
-        self.batched = BATCHED[config.task] or config.algo in BATCHED_ALGORITHMS
+        if batched is None:
+            batched = BATCHED[config.task] or self.device.type != "cpu"
+        self.batched = batched or config.algo in BATCHED_ALGORITHMS
         self.history: list[dict] = []
         self.generator = torch.Generator().manual_seed(config.seed)
-        self.theta = leaves(self.model.init(self.generator, dtype))
+        initial = self.model.init(self.generator, dtype)  # drawn on the CPU: same θ anywhere
+        self.theta = leaves({k: v.to(self.device) for k, v in initial.items()})
         if self.algorithm.outer == "sgd":
             self.optimizer = torch.optim.SGD(self.theta.values(), lr=config.beta)
         else:
             self.optimizer = torch.optim.Adam(self.theta.values(), lr=config.meta_lr)
         self.step = 0
         self.seconds = 0.0
+        self.earlier: list[dict] = []  # the sittings before this one, from the checkpoint
+        self.started = (0, 0.0)  # (step, seconds) when this sitting began
 
     def meta_step(self) -> float:
         """One meta-iteration: sample tasks, take the meta-step; returns the meta-loss."""
@@ -145,7 +159,7 @@ class Training:
         if c.task == "sinusoid":
             return self.sampler.sample(c.meta_batch, c.shots, c.shots, self.generator)
         batch = self.sampler.sample(c.meta_batch, c.shots, c.queries, self.generator)
-        return TaskBatch(batch.xs.to(self.dtype), batch.ys, batch.xq.to(self.dtype), batch.yq)
+        return batch.like(next(iter(self.theta.values())))
 
     def evaluate(self, tasks: int, split: str = "val") -> dict:
         """Sinusoids: MSE after fine-tuning. Omniglot: accuracy on ``tasks`` episodes of
@@ -164,6 +178,7 @@ class Training:
             shots=c.shots,
             queries=c.queries,
             episodes=tasks,
+            batched=self.batched,
         )
         if split == "val":
             self.history.append(
@@ -196,12 +211,28 @@ class Training:
             "config": self.config.model_dump(),
             "step": self.step,
             "seconds": self.seconds,
-            "params": detached(self.theta),
+            "params": {k: v.detach().cpu() for k, v in self.theta.items()},
             "optimizer": self.optimizer.state_dict(),
             "generator": self.generator.get_state(),
             "history": self.history,
+            "sittings": self.sittings(),
             "torch": str(torch.__version__),
         }
+
+    def sittings(self) -> list[dict]:
+        """Where the run was trained: one entry per sitting, this one last."""
+        device = self.device.type
+        if device == "cuda":
+            device = f"cuda ({torch.cuda.get_device_name(self.device)})"
+        current = {
+            "device": device,
+            "torch": str(torch.__version__),
+            "batched": self.batched,
+            "from_step": self.started[0],
+            "to_step": self.step,
+            "seconds": round(self.seconds - self.started[1], 2),
+        }
+        return [*self.earlier, current]
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -211,13 +242,20 @@ class Training:
 
     @classmethod
     def resume(
-        cls, checkpoint: dict, config: TrainConfig, data: Omniglot | None = None
+        cls,
+        checkpoint: dict,
+        config: TrainConfig,
+        data: Omniglot | None = None,
+        device: str = "cpu",
+        batched: bool | None = None,
     ) -> Training:
-        """Continue a saved run, possibly with more steps; every other setting must match."""
+        """Continue a saved run, possibly with more steps and on another device; every
+        other setting must match."""
         saved = config_from_dict(checkpoint["config"])
         if saved.model_copy(update={"steps": config.steps}) != config:
             raise ValueError("the checkpoint was made with a different configuration")
-        run = cls(config, next(iter(checkpoint["params"].values())).dtype, data)
+        dtype = next(iter(checkpoint["params"].values())).dtype
+        run = cls(config, dtype, data, device, batched)
         with torch.no_grad():
             for k, p in run.theta.items():
                 p.copy_(checkpoint["params"][k])
@@ -225,6 +263,17 @@ class Training:
         run.generator.set_state(checkpoint["generator"])
         run.step, run.seconds = checkpoint["step"], checkpoint["seconds"]
         run.history = list(checkpoint.get("history", []))
+        run.earlier = checkpoint.get("sittings") or [  # saved before sittings were recorded
+            {
+                "device": "cpu",
+                "torch": checkpoint.get("torch"),
+                "batched": BATCHED[config.task] or config.algo in BATCHED_ALGORITHMS,
+                "from_step": 0,
+                "to_step": run.step,
+                "seconds": round(run.seconds, 2),
+            }
+        ]
+        run.started = (run.step, run.seconds)
         return run
 
 
@@ -258,9 +307,9 @@ class FewShotClassifier:
         return cls(config, build_model(config), params)
 
     def probabilities(self, xs: torch.Tensor, ys: torch.Tensor, xq: torch.Tensor) -> torch.Tensor:
-        dtype = next(iter(self.params.values())).dtype
         queries = torch.zeros(len(xq), dtype=torch.int64)
-        episode = TaskBatch(xs[None].to(dtype), ys[None], xq[None].to(dtype), queries[None])
+        episode = TaskBatch(xs[None], ys[None], xq[None], queries[None])
+        episode = episode.like(next(iter(self.params.values())))
         algorithm = REGISTRY[self.config.algo]
         with torch.no_grad():
             scores = algorithm.predict(

@@ -59,6 +59,6 @@ def meta_gradient(
     pairs = pair_logits(theta, zs, zq)
     same = (batch.yq[:, :, None] == batch.ys[:, None]).to(pairs.dtype)
     ways = int(batch.ys.max()) + 1
-    weight = torch.tensor(float(ways - 1), dtype=pairs.dtype)
+    weight = pairs.new_tensor(float(ways - 1))
     loss = F.binary_cross_entropy_with_logits(pairs, same, pos_weight=weight)
     return gradient_step(loss, theta)

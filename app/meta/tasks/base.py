@@ -23,3 +23,13 @@ class TaskBatch:
         return TaskBatch(
             self.xs[start:stop], self.ys[start:stop], self.xq[start:stop], self.yq[start:stop]
         )
+
+    def like(self, reference: torch.Tensor) -> TaskBatch:
+        """The batch on ``reference``'s device, inputs in its dtype (labels stay integers)."""
+        device, dtype = reference.device, reference.dtype
+        return TaskBatch(
+            self.xs.to(device, dtype),
+            self.ys.to(device),
+            self.xq.to(device, dtype),
+            self.yq.to(device),
+        )

@@ -1,0 +1,58 @@
+"""The committed Omniglot models: each card describes its checkpoint, and the best
+methods of each family reach the accuracy the article relies on."""
+
+import json
+
+import pytest
+
+from app import evaluate
+from app.meta.train import load_checkpoint
+from app.settings import ROOT
+from tests.test_omniglot_training import needs_data
+
+MODELS = ROOT / "models"
+CARDS = sorted(MODELS.glob("omniglot-*.json"))
+
+
+def card(path):
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("path", CARDS, ids=lambda p: p.stem)
+def test_card_describes_its_checkpoint(path):
+    config, _, checkpoint = load_checkpoint(path.with_suffix(".pt"))
+    info = card(path)
+    assert config.model_dump() == info["config"]
+    assert checkpoint["step"] == info["budget"]["steps_done"]
+    assert info["eval"]["split"] == "test" and info["eval"]["episodes"] >= 1000
+    assert not path.with_suffix(".resume.pt").exists()
+
+
+def best(family, ways):
+    cards = [card(p) for p in CARDS]
+    return max(
+        c["eval"]["accuracy"] for c in cards if (c["family"], c["config"]["ways"]) == (family, ways)
+    )
+
+
+def test_the_best_methods_reach_the_targets():
+    """Targets of 1-shot Omniglot on the held-out alphabets (published: Prototypical
+    networks 98.8% / 96.0%, MAML 98.7% / 95.8%)."""
+    assert best("metric", 5) >= 0.97
+    assert best("metric", 20) >= 0.93
+    assert best("optimisation", 5) >= 0.97
+
+
+@needs_data
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["protonet-5way", "maml-5way"])
+def test_card_matches_a_fresh_evaluation_on_this_cpu(name, tmp_path):
+    """The cards of the GPU-trained models were measured there, batched; the CPU, one
+    episode at a time, must agree to within a few of the 5,000 test queries."""
+    path = MODELS / f"omniglot-{name}-1shot.pt"
+    out = tmp_path / "eval.json"
+    assert evaluate.main(["omniglot", "--checkpoint", str(path), "--out", str(out)]) == 0
+    fresh = json.loads(out.read_text())["eval"]
+    assert fresh["accuracy"] == pytest.approx(
+        card(path.with_suffix(".json"))["eval"]["accuracy"], abs=0.002
+    )
