@@ -48,6 +48,12 @@ def omniglot_cards(models_dir: Path) -> list[dict]:
     return cards
 
 
+def hardware(sittings: list[dict]) -> str:
+    """Where a model was trained, from its card's sittings: "CPU", "GPU" or "CPU + GPU"."""
+    kinds = {"GPU" if s["device"].startswith("cuda") else "CPU" for s in sittings} or {"CPU"}
+    return " + ".join(sorted(kinds))
+
+
 def measured_table(models_dir: Path) -> list[dict]:
     """One row per method: published numbers beside this app's measured ones (or None)."""
     cards = {
@@ -70,6 +76,7 @@ def measured_table(models_dir: Path) -> list[dict]:
                     "steps": card["budget"]["steps_done"],
                     "minutes": card["budget"]["train_seconds"] / 60,
                     "finished": card["budget"]["finished"],
+                    "hardware": hardware(card["budget"].get("sittings", [])),
                 }
             )
         rows.append(row)

@@ -4,8 +4,10 @@ methods of each family reach the accuracy the article relies on."""
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 
 from app import evaluate
+from app.main import create_app
 from app.meta.train import load_checkpoint
 from app.settings import ROOT
 from tests.test_omniglot_training import needs_data
@@ -56,3 +58,13 @@ def test_card_matches_a_fresh_evaluation_on_this_cpu(name, tmp_path):
     assert fresh["accuracy"] == pytest.approx(
         card(path.with_suffix(".json"))["eval"]["accuracy"], abs=0.002
     )
+
+
+def test_the_comparison_table_shows_each_card_and_where_it_was_trained():
+    with TestClient(create_app()) as client:
+        html = client.get("/comparison").text
+    protonet = card(MODELS / "omniglot-protonet-5way-1shot.json")
+    accuracy = 100 * protonet["eval"]["accuracy"]
+    assert f"{accuracy:.1f} ± {100 * protonet['eval']['ci95']:.1f}" in html
+    assert f"{protonet['budget']['steps_done']:,} steps" in html
+    assert "min on CPU + GPU" in html and "min on CPU," in html
