@@ -51,7 +51,13 @@ PAGES: tuple[Page, ...] = (
     Page(
         "maml",
         "MAML",
-        ("sinusoid-finetune.js", "train-panel.js", "accumulated-landscape.js", "two-tasks.js"),
+        (
+            "sinusoid-finetune.js",
+            "train-panel.js",
+            "accumulated-landscape.js",
+            "two-tasks.js",
+            "omniglot-adaptation.js",
+        ),
     ),
     Page("meta-gradient", "The meta-gradient", ("meta-gradient-cost.js",)),
     Page("fomaml", "FOMAML", ("fomaml-quadratic.js",)),

@@ -43,7 +43,10 @@ def new_token(ways: int) -> str:
 def parse_token(token: str) -> tuple[int, int]:
     match = TOKEN.match(token)
     if not match or int(match.group(2)) >= MAX_SEED:
-        raise BadToken(f"task: {token!r} is not a quiz task token")
+        raise BadToken(
+            f"task: {token!r} is not a quiz task token; allowed: 5-<seed> or 20-<seed> "
+            f"with 0 ≤ seed < {MAX_SEED}"
+        )
     return int(match.group(1)), int(match.group(2))
 
 

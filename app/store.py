@@ -2,7 +2,9 @@
 
 WAL journal with ``synchronous=FULL``: once :meth:`AnswerStore.add` returns, the
 answer is on disk and survives the process being killed. A task can be answered
-once; the task token is unique.
+once; the task token is unique. A task whose answer was shown before anyone answered
+it (the MAML page's figure marks the right candidate) is :meth:`AnswerStore.reveal`-ed
+and takes no answer after that, so the readers' statistics count only honest guesses.
 """
 
 from __future__ import annotations
@@ -21,12 +23,20 @@ CREATE TABLE IF NOT EXISTS answers (
     correct INTEGER NOT NULL,
     ms INTEGER NOT NULL,
     created REAL NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS revealed (
+    task TEXT PRIMARY KEY,
+    created REAL NOT NULL
+);
 """
 
 
 class AlreadyAnswered(Exception):
     """This task has been answered before."""
+
+
+class AnswerShown(Exception):
+    """This task's answer was shown before it was answered."""
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -45,11 +55,13 @@ class AnswerStore:
         self.connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.execute("PRAGMA synchronous=FULL")
-        self.connection.execute(SCHEMA)
+        self.connection.executescript(SCHEMA)
         self.lock = threading.Lock()
 
     def add(self, task: str, ways: int, correct: bool, ms: int) -> None:
         with self.lock:
+            if self.connection.execute("SELECT 1 FROM revealed WHERE task = ?", (task,)).fetchone():
+                raise AnswerShown(task)
             try:
                 self.connection.execute(
                     "INSERT INTO answers (task, ways, correct, ms, created) VALUES (?, ?, ?, ?, ?)",
@@ -57,6 +69,16 @@ class AnswerStore:
                 )
             except sqlite3.IntegrityError:
                 raise AlreadyAnswered(task) from None
+
+    def reveal(self, task: str) -> None:
+        """Record that this task's answer is being shown; unless it is answered already, no
+        answer to it is taken from now on."""
+        with self.lock:
+            self.connection.execute(
+                "INSERT OR IGNORE INTO revealed (task, created) SELECT ?, ?"
+                " WHERE NOT EXISTS (SELECT 1 FROM answers WHERE task = ?)",
+                (task, time.time(), task),
+            )
 
     def answered(self, task: str) -> bool:
         with self.lock:

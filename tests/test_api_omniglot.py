@@ -1,4 +1,5 @@
-"""Classification with the trained Omniglot models, and the quiz's model answers, over HTTP."""
+"""Classification with the trained Omniglot models, the quiz's model answers, and MAML adapting
+to a quiz task step by step, over HTTP."""
 
 import base64
 import io
@@ -148,3 +149,72 @@ def test_quiz_shows_model_answers_only_after_the_reader_answered(client, served)
     for a in answers:
         assert 0 <= a["answer"] < 5 and 0 < a["confidence"] <= 1
         assert a["correct"] == (a["answer"] == truth)
+
+
+def maml_model(served, ways):
+    model = next((m for m in served if m["method"] == "maml" and m["ways"] == ways), None)
+    if model is None:
+        pytest.skip(f"no {ways}-way MAML model in models/")
+    return model
+
+
+@pytest.mark.parametrize("ways", [5, 20])
+def test_adapt_shows_every_inner_step_on_a_quiz_task(client, served, ways):
+    model = maml_model(served, ways)
+    task = client.get(f"/api/quiz/task?ways={ways}").json()
+    response = client.post("/api/omniglot/adapt", json={"task": task["task"]})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    config = client.app.state.classifiers.get(model["id"]).classifier.config
+    k = config.eval_inner_steps if config.eval_inner_steps is not None else config.inner_steps
+    assert result["model"]["id"] == model["id"]
+    assert result["model"]["steps"] == k and result["model"]["alpha"] == config.alpha
+    assert (result["query"], result["choices"]) == (task["query"], task["choices"])
+    assert result["answer"] == make_task(client.app.state.omniglot.get(), task["task"]).answer
+    assert len(result["probabilities"]) == len(result["support_losses"]) == k + 1
+    for p in result["probabilities"]:
+        assert len(p) == ways and sum(p) == pytest.approx(1, abs=1e-3)
+    losses = result["support_losses"]
+    assert losses[-1] < losses[0]
+
+
+def test_adapt_shows_the_answer_only_of_tasks_no_one_can_answer_afterwards(client, served):
+    maml_model(served, 5)
+    fresh, answered = (client.get("/api/quiz/task?ways=5").json()["task"] for _ in range(2))
+    ok = client.post("/api/quiz/answer", json={"task": answered, "choice": 0, "ms": 1500})
+    assert ok.status_code == 200
+    for task in (fresh, answered):
+        assert client.post("/api/omniglot/adapt", json={"task": task}).status_code == 200
+    late = client.post("/api/quiz/answer", json={"task": fresh, "choice": 0, "ms": 1500})
+    assert late.status_code == 409 and "shown" in late.json()["detail"]
+    assert client.get("/api/quiz/models", params={"task": answered}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "task"),
+        ({"task": 5}, "task"),
+        ({"task": "7-1"}, "task"),
+        ({"task": "5-1; DROP TABLE answers"}, "task"),
+        ({"task": "5-9999999999999999"}, "task"),  # well formed, but no seed this server uses
+        ({"task": "5-1", "steps": 100}, "steps"),
+    ],
+)
+def test_adapt_rejects_bad_or_unknown_tasks_naming_the_field(client, body, field):
+    response = client.post("/api/omniglot/adapt", json=body)
+    assert response.status_code == 422
+    answer = response.json()
+    assert (answer.get("message") or answer["detail"]).startswith(field + ":")
+
+
+def test_adapt_is_rate_limited_and_needs_a_maml_model(tmp_path):
+    with TestClient(create_app(Settings(data_dir=tmp_path, classify_per_minute=4))) as c:
+        codes = [c.post("/api/omniglot/adapt", json={"task": f"5-{i}"}) for i in range(4)]
+    limited = [r for r in codes if r.status_code == 429]
+    assert limited and int(limited[0].headers["retry-after"]) >= 1
+    assert codes[0].status_code != 429
+    settings = Settings(data_dir=tmp_path / "d", models_dir=tmp_path / "none")
+    with TestClient(create_app(settings)) as c:
+        response = c.post("/api/omniglot/adapt", json={"task": "20-3"})
+    assert response.status_code == 503 and "20-way MAML" in response.json()["detail"]

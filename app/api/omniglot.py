@@ -1,10 +1,12 @@
-"""This app's trained Omniglot models over HTTP: what is served, and classification of new
-episodes (the draw page, anyone's uploads)."""
+"""This app's trained Omniglot models over HTTP: what is served, classification of new
+episodes (the draw page, anyone's uploads), and MAML adapting to a quiz task step by step
+(the MAML page's figure)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections import Counter
 from typing import Annotated
 
@@ -13,7 +15,10 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api.errors import enforce_rate, invalid
+from app.api.quiz import drawing_url, omniglot
+from app.meta.adaptation import episode_curves
 from app.meta.tasks.drawings import model_input
+from app.quiz import TOKEN, BadToken, make_task
 from app.results import omniglot_cards
 
 router = APIRouter(prefix="/api/omniglot", tags=["omniglot"])
@@ -125,4 +130,61 @@ def classify(body: ClassifyRequest, request: Request):
             }
             for p in probabilities
         ],
+    }
+
+
+class AdaptRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task: str = Field(
+        pattern=TOKEN.pattern, max_length=24, description="a quiz task's token (GET /api/quiz/task)"
+    )
+
+
+def finite(values: list[float]) -> list[float | None]:
+    """Five significant digits for the wire; a value that diverged to NaN or ±∞ becomes null."""
+    return [float(f"{v:.5g}") if math.isfinite(v) else None for v in values]
+
+
+@router.post("/adapt", summary="The MAML model fine-tuning on a quiz task, step by step")
+def adapt(body: AdaptRequest, request: Request) -> dict:
+    """The query's class probabilities and the support loss after each of the model's k inner
+    steps, and the right answer: the task takes no quiz answer once this has shown it."""
+    enforce_rate(request, request.app.state.classify_limiter, "classification requests")
+    try:
+        quiz = make_task(omniglot(request), body.task)
+    except BadToken as error:
+        raise HTTPException(422, str(error)) from None
+    store = request.app.state.classifiers
+    served = store.find("maml", quiz.ways)
+    if served is None or served.ways != quiz.ways:
+        raise HTTPException(503, f"no {quiz.ways}-way MAML model on this server")
+    classifier = served.classifier
+    hyper = classifier.config.hyper(evaluation=True)
+    episode = quiz.episode
+    curves = episode_curves(
+        classifier.model,
+        classifier.params,
+        episode.xs[0],
+        episode.ys[0],
+        episode.xq[0],
+        hyper.alpha,
+        hyper.inner_steps,
+    )
+    request.app.state.answers.reveal(quiz.token)
+    return {
+        "task": quiz.token,
+        "ways": quiz.ways,
+        "query": drawing_url(*quiz.query),
+        "choices": [drawing_url(*c) for c in quiz.choices],
+        "answer": quiz.answer,
+        "model": {
+            "id": served.id,
+            "title": served.title,
+            "accuracy": store.cards()[served.id]["eval"]["accuracy"],
+            "alpha": hyper.alpha,
+            "steps": hyper.inner_steps,
+        },
+        "probabilities": [finite(p.tolist()) for p in curves.predictions[:, 0]],
+        "support_losses": finite(curves.support_losses.tolist()),
     }

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.errors import enforce_rate
 from app.datasets import DataUnavailable
 from app.quiz import TOKEN, BadToken, make_task, new_token
-from app.store import AlreadyAnswered
+from app.store import AlreadyAnswered, AnswerShown
 
 router = APIRouter(tags=["quiz"])
 MIN_MS, MAX_MS = 150, 30 * 60 * 1000
@@ -63,6 +63,8 @@ def answer(body: Answer, request: Request) -> dict:
         request.app.state.answers.add(quiz.token, quiz.ways, correct, body.ms)
     except AlreadyAnswered:
         raise HTTPException(409, "task: this task has already been answered") from None
+    except AnswerShown:
+        raise HTTPException(409, "task: its answer has been shown; draw a new task") from None
     return {"correct": correct, "answer": quiz.answer}
 
 

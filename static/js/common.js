@@ -260,11 +260,27 @@ window.Fig = (function () {
     };
   }
 
+  /* The reader's latest quiz task in this browser, { task, choice }, for the MAML page's figure: the
+     quiz keeps each task it has answered (with the reader's choice), the figure each task it draws
+     itself (no choice). A task the quiz still waits on is never kept: the figure shows the answer. */
+  const LAST_TASK = "maml-quiz-last-task";
+  function rememberTask(task, choice) {
+    try { localStorage.setItem(LAST_TASK, JSON.stringify({ task, choice })); } catch (error) { /* storage off */ }
+  }
+  function lastTask() {
+    try {
+      const saved = JSON.parse(localStorage.getItem(LAST_TASK));
+      if (saved && typeof saved.task === "string") return saved;
+    } catch (error) { /* a corrupt entry counts as none */ }
+    return null;
+  }
+
   const fmt = (v, digits) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits === undefined ? 3 : digits));
   const pair = (p, digits) => `(${fmt(p[0], digits)}, ${fmt(p[1], digits)})`;
 
   return {
     colors, postJSON, layout, axis, config, draw, onPlotClick, status,
     onPlotDrag, latest, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, markers, taskColors, extent, sub, fmt, pair, combinedSurface, surfaceTrace,
+    rememberTask, lastTask,
   };
 })();

@@ -99,6 +99,7 @@
         feedback.className = "quiz-feedback wrong";
         return;
       }
+      Fig.rememberTask(task.task, choice);
       const mode = score[String(task.ways)];
       mode.answered += 1;
       mode.correct += result.correct ? 1 : 0;
