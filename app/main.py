@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.quiz_limiter = RateLimiter(settings.quiz_answers_per_minute)
     app.state.job_limiter = RateLimiter(settings.jobs_per_minute)
     app.state.classify_limiter = RateLimiter(settings.classify_per_minute)
+    app.state.cost_limiter = RateLimiter(settings.cost_per_minute)
     app.state.classifiers = Classifiers(settings.models_dir)
     app.add_exception_handler(RequestValidationError, validation_handler)
     app.add_middleware(GZipMiddleware, minimum_size=1000)

@@ -41,6 +41,7 @@ class Settings:
     quiz_answers_per_minute: int = 60
     jobs_per_minute: int = 30
     classify_per_minute: int = 120
+    cost_per_minute: int = 20
     max_body_bytes: int = 2_000_000
 
     @classmethod

@@ -194,3 +194,13 @@ def test_warm_up_fills_the_caches_the_figures_ask_for_first():
     assert api.toy_json.cache_info().currsize >= 2
     assert api.updates_json.cache_info().currsize >= 1
     assert api.imaml_json.cache_info().currsize >= 1
+
+
+def test_cost_measurements_are_rate_limited_per_client(tmp_path):
+    settings = Settings(data_dir=tmp_path, cost_per_minute=1)
+    body = {"algorithms": ["fomaml"], "inner_steps": [1], "repeats": 1}
+    with TestClient(create_app(settings)) as c:
+        assert c.post("/api/landscape/cost", json=body).status_code == 200
+        refused = c.post("/api/landscape/cost", json=body)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "cost measurements" in refused.json()["detail"]

@@ -71,6 +71,7 @@ def test_no_server_error_and_no_hang_on_any_operation(tmp_path):
         jobs_per_minute=100_000,
         quiz_answers_per_minute=100_000,
         classify_per_minute=100_000,
+        cost_per_minute=100_000,
         job_max_steps=50,
         omniglot_job_max_steps=5,
     )

@@ -34,6 +34,7 @@ import torch
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.errors import enforce_rate
 from app.meta import cost, landscape, toy
 from app.meta.algorithms import Hyper
 
@@ -394,9 +395,10 @@ def quadratic(request: Request, body: QuadraticRequest) -> Response:
 
 
 @router.post(f"{PREFIX}/cost", summary="Measure one meta-gradient's time and memory against k")
-def measure_cost(body: CostRequest) -> dict:
+def measure_cost(body: CostRequest, request: Request) -> dict:
     """``{tasks, shots, alpha, lam, cg_steps, threads, results: [{algorithm, inner_steps, ms,
     times_ms, peak_mb}]}``, measured now (see :mod:`app.meta.cost` for what is measured)."""
+    enforce_rate(request, request.app.state.cost_limiter, "cost measurements")
     with cost_lock:
         table = cost.cost_table(body.algorithms, body.inner_steps, body.repeats)
     hp = cost.hyper_for(1)
