@@ -10,6 +10,10 @@ Writes ``{"checkpoint", "algo", "eval": {...}}`` with the same ``eval`` block as
 Omniglot the accuracy over episodes of one split's alphabets with its 95% interval
 (``--shots`` and ``--alpha`` are the sinusoid's; a metric-based model, which has no
 fixed number of classes, can be tested with another ``--ways`` than it was trained with).
+
+``--update-card`` puts the new measurement into the model card beside the checkpoint, when
+the card describes this very checkpoint and the measurement uses the card's own settings:
+for a card measured before a change in how a method predicts.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -24,6 +29,24 @@ import torch
 from app.meta.algorithms import REGISTRY
 from app.meta.evaluate import EVAL_SEED, evaluate_classification, evaluate_regression
 from app.meta.train import build_model, episodes, load_checkpoint
+
+RESULTS = {"accuracy", "ci95", "mse", "diverged"}  # an eval block's measured values
+
+
+def update_card(checkpoint: Path, step: int, evaluation: dict, seconds: float) -> str | None:
+    """Replace the eval block of the card beside ``checkpoint``; what is wrong, or None."""
+    path = checkpoint.with_suffix(".json")
+    if not path.is_file():
+        return f"no model card at {path}"
+    card = json.loads(path.read_text())
+    if card.get("budget", {}).get("steps_done", card.get("steps")) != step:
+        return f"{path} describes another checkpoint than {checkpoint} (step {step})"
+    settings = {k: v for k, v in card["eval"].items() if k not in RESULTS}
+    if settings != {k: v for k, v in evaluation.items() if k not in RESULTS}:
+        return f"{path} was measured with other settings: {settings}"
+    card["eval"], card["eval_seconds"] = evaluation, round(seconds, 2)
+    path.write_text(json.dumps(card, indent=2) + "\n")
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,12 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ways", type=int, help="Omniglot, metric-based: N of the episodes")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--update-card", action="store_true", help="write the result into the model card"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if not args.checkpoint.is_file():
         print(f"no checkpoint at {args.checkpoint}", file=sys.stderr)
         return 2
-    config, params, _ = load_checkpoint(args.checkpoint)
+    config, params, checkpoint = load_checkpoint(args.checkpoint)
+    started = time.perf_counter()
     if config.task != args.task:
         print(f"{args.checkpoint} is a {config.task} model", file=sys.stderr)
         return 2
@@ -77,6 +104,13 @@ def main(argv: list[str] | None = None) -> int:
             episodes=args.tasks,
             seed=args.seed,
         )
+    if args.update_card:
+        problem = update_card(
+            args.checkpoint, checkpoint["step"], evaluation, time.perf_counter() - started
+        )
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
     result = {"checkpoint": str(args.checkpoint), "algo": config.algo, "eval": evaluation}
     text = json.dumps(result, indent=2)
     print(text)

@@ -74,15 +74,7 @@ def test_the_trained_model_fits_the_support_set_and_then_answers(quiz_tasks):
     right = [0] * (hyper.inner_steps + 1)
     for quiz in tasks:
         e = quiz.episode
-        curves = episode_curves(
-            classifier.model,
-            classifier.params,
-            e.xs[0],
-            e.ys[0],
-            e.xq[0],
-            hyper.alpha,
-            hyper.inner_steps,
-        )
+        curves = classifier.adaptation(e.xs[0], e.ys[0], e.xq[0])
         losses = curves.support_losses
         assert (losses[1:] <= losses[:-1] * (1 + 1e-3) + 1e-6).all(), losses  # rounding aside
         assert losses[-1] < 0.1 * losses[0]
@@ -91,3 +83,14 @@ def test_the_trained_model_fits_the_support_set_and_then_answers(quiz_tasks):
     # Before any step the outputs mean nothing for this episode's labels; after k steps the
     # model is right on most tasks (its card: about 90% on 5-way test episodes).
     assert right[0] <= 10 and right[-1] >= 14, right
+
+
+def test_the_figure_and_the_quiz_classifier_agree(quiz_tasks):
+    """The quiz lists the model's answer from ``FewShotClassifier``; the figure's last step
+    must give the same probabilities, a lone query normalised with the support set."""
+    classifier, tasks = quiz_tasks
+    for quiz in tasks[:5]:
+        e = quiz.episode
+        curves = classifier.adaptation(e.xs[0], e.ys[0], e.xq[0])
+        answered = classifier.probabilities(e.xs[0], e.ys[0], e.xq[0])
+        torch.testing.assert_close(answered, curves.predictions[-1], rtol=1e-4, atol=1e-5)

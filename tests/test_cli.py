@@ -94,3 +94,27 @@ def test_maml_beats_pretrained_after_3000_steps(tmp_path):
         )
         results[algo] = json.loads(out.read_text())["eval"]["mse"]["1"]
     assert results["maml"] <= 0.5 * results["pretrained"]
+
+
+def test_evaluate_updates_the_card_of_its_own_checkpoint_only(tmp_path, capsys):
+    ckpt, card_path = tmp_path / "m.pt", tmp_path / "m.json"
+
+    def run(steps, tasks):
+        argv = ["sinusoid", "--algo", "maml", "--steps", str(steps), "--meta-batch", "2"]
+        assert train.main(argv + ["--eval-tasks", str(tasks), "--save", str(ckpt)]) == 0
+        return json.loads(card_path.read_text())
+
+    card = run(3, 1000)
+    card["eval"]["mse"]["1"] = 99.0  # as if measured before a change in the method
+    card_path.write_text(json.dumps(card))
+    update = ["sinusoid", "--checkpoint", str(ckpt), "--update-card"]
+    assert evaluate.main(update + ["--tasks", "20"]) == 2
+    assert "other settings" in capsys.readouterr().err
+    assert evaluate.main(update) == 0
+    updated = json.loads(card_path.read_text())
+    assert updated["eval"]["mse"]["1"] != 99.0 and updated["command"] == card["command"]
+
+    card = run(5, 5)
+    card_path.write_text(json.dumps({**card, "steps": 3}))
+    assert evaluate.main(update + ["--tasks", "5"]) == 2
+    assert "another checkpoint" in capsys.readouterr().err

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api.errors import enforce_rate, invalid
 from app.api.quiz import drawing_url, omniglot
-from app.meta.adaptation import episode_curves
 from app.meta.tasks.drawings import model_input
 from app.quiz import TOKEN, BadToken, make_task
 from app.results import omniglot_cards
@@ -162,15 +161,7 @@ def adapt(body: AdaptRequest, request: Request) -> dict:
     classifier = served.classifier
     hyper = classifier.config.hyper(evaluation=True)
     episode = quiz.episode
-    curves = episode_curves(
-        classifier.model,
-        classifier.params,
-        episode.xs[0],
-        episode.ys[0],
-        episode.xq[0],
-        hyper.alpha,
-        hyper.inner_steps,
-    )
+    curves = classifier.adaptation(episode.xs[0], episode.ys[0], episode.xq[0])
     request.app.state.answers.reveal(quiz.token)
     return {
         "task": quiz.token,

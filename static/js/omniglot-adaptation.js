@@ -68,7 +68,7 @@
         : `Your latest quiz task; you picked candidate ${state.choice + 1}` +
           (state.choice === r.answer ? ", the right one" : `, the right one is ${r.answer + 1}`);
       $("[data-task-line]").textContent =
-        `${source}. Model: ${m.title}, ${r.ways}-way (${percent(m.accuracy)} right on held-out test tasks), ` +
+        `${source}. Model: ${m.title}, ${r.ways}-way (${(100 * m.accuracy).toFixed(1)}% right on held-out test tasks), ` +
         `α = ${m.alpha}, ${steps(m.steps)}.`;
       $("[data-adapt-query]").src = r.query;
       const list = $("[data-adapt-choices]");

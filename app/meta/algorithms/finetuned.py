@@ -4,6 +4,12 @@ At test time MAML, FOMAML and Reptile adapt θ to the support set with k steps o
 φ ← φ − α ∇L^support(φ) (Finn et al. 2017, eq. 1) and classify the queries with f_φ;
 iMAML takes the steps of its proximal inner problem, φ ← φ − α(∇L^support(φ) + λ(φ − θ))
 (Rajeswaran et al. 2019, eq. 4). One task at a time or all at once (``batched``).
+
+Batch norm always uses the statistics of the images in hand. The steps see the support set
+alone, as in training; the queries are then normalised together with the support set, as
+the metric learners embed an episode (``episode.embed``). A lone query (a quiz task, a
+drawing on the Draw page) is thus normalised by a mixture of the N classes, as a batch of
+queries is in training, and not by the statistics of one drawing.
 """
 
 from __future__ import annotations
@@ -38,10 +44,13 @@ def adapted_logits(
     phi = sgd_adapt(losses, start, batch.xs, batch.ys, hp.alpha, hp.inner_steps, proximal=proximal)[
         -1
     ]
+    episode = torch.cat([batch.xs, batch.xq], dim=1)
     with torch.no_grad():
         if batched:
-            return vmap(model.forward)(detached(phi), batch.xq)
-        return model.forward(first(detached(phi)), batch.xq[0])[None]
+            logits = vmap(model.forward)(detached(phi), episode)
+        else:
+            logits = model.forward(first(detached(phi)), episode[0])[None]
+    return logits[:, batch.xs.shape[1] :]
 
 
 def predict(model: Model, theta: Params, batch: TaskBatch, hp: Hyper, batched: bool = False):
