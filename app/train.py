@@ -79,7 +79,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--val-episodes", type=int, default=200)
     parser.add_argument("--test-episodes", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--device", default="cpu", help="cpu, or cuda to train on a GPU")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cuda: a GPU")
     parser.add_argument(
         "--loop", action="store_true", help="run a meta-batch's tasks one at a time on a GPU too"
     )
@@ -186,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from(args)
     except ValidationError as error:
         print(f"invalid configuration:\n{error}", file=sys.stderr)
+        return 2
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("--device cuda: this machine has no CUDA GPU that torch can use", file=sys.stderr)
         return 2
     batched = False if args.loop else None
     torch.backends.cudnn.benchmark = True  # fixed episode shapes: tune the GPU's kernels once

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from app import evaluate, train
 
@@ -77,6 +78,9 @@ def test_train_resumes_and_extends(tmp_path, capsys):
 def test_bad_arguments_are_named(tmp_path, capsys):
     assert train.main(["sinusoid", "--steps", "0"]) == 2
     assert "steps" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert train.main(["sinusoid", "--device", "cuda"]) == 2
+        assert "no CUDA GPU" in capsys.readouterr().err
     assert evaluate.main(["sinusoid", "--checkpoint", str(tmp_path / "none.pt")]) == 2
 
 
