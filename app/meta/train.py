@@ -43,6 +43,14 @@ BATCHED_ALGORITHMS = {"mann"}  # no Conv4: its tasks are one batch of LSTM seque
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def runs_batched(config: TrainConfig, device: torch.device, batched: bool | None = None) -> bool:
+    """Whether a meta-batch runs at once: as asked, else as measured for the task on a CPU
+    and always on a GPU; the memory-augmented network's tasks run at once either way."""
+    if batched is None:
+        batched = BATCHED[config.task] or device.type != "cpu"
+    return batched or config.algo in BATCHED_ALGORITHMS
+
+
 @functools.lru_cache(maxsize=1)
 def omniglot_data() -> Omniglot:
     """The background set from ``$MAML_OMNIGLOT_DIR`` (default ``../shared/omniglot``),
@@ -119,9 +127,7 @@ class Training:
         else:
             self.sampler = episodes(config, TRAIN, data)
             self.data = self.sampler.data
-        if batched is None:
-            batched = BATCHED[config.task] or self.device.type != "cpu"
-        self.batched = batched or config.algo in BATCHED_ALGORITHMS
+        self.batched = runs_batched(config, self.device, batched)
         self.history: list[dict] = []
         self.generator = torch.Generator().manual_seed(config.seed)
         initial = self.model.init(self.generator, dtype)  # drawn on the CPU: same θ anywhere
@@ -269,7 +275,7 @@ class Training:
             {
                 "device": "cpu",
                 "torch": checkpoint.get("torch"),
-                "batched": BATCHED[config.task] or config.algo in BATCHED_ALGORITHMS,
+                "batched": runs_batched(config, torch.device("cpu")),
                 "from_step": 0,
                 "to_step": run.step,
                 "seconds": round(run.seconds, 2),
