@@ -160,4 +160,24 @@ REFERENCES: dict[str, dict] = {
         "venue": "arXiv preprint",
         "url": "https://arxiv.org/abs/1707.09835",
     },
+    "chen2019closer": {
+        "authors": [
+            "Wei-Yu Chen",
+            "Yen-Cheng Liu",
+            "Zsolt Kira",
+            "Yu-Chiang Frank Wang",
+            "Jia-Bin Huang",
+        ],
+        "year": 2019,
+        "title": "A Closer Look at Few-shot Classification",
+        "venue": "ICLR",
+        "url": "https://arxiv.org/abs/1904.04232",
+    },
+    "ye2022": {
+        "authors": ["Han-Jia Ye", "Wei-Lun Chao"],
+        "year": 2022,
+        "title": "How to Train Your MAML to Excel in Few-Shot Classification",
+        "venue": "ICLR",
+        "url": "https://arxiv.org/abs/2106.16245",
+    },
 }

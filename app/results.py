@@ -74,6 +74,7 @@ def measured_table(models_dir: Path) -> list[dict]:
                     "interval": 100 * card["eval"]["ci95"],
                     "episodes": card["eval"]["episodes"],
                     "steps": card["budget"]["steps_done"],
+                    "pretrain_steps": card["config"].get("pretrain_steps", 0),
                     "minutes": card["budget"]["train_seconds"] / 60,
                     "finished": card["budget"]["finished"],
                     "hardware": hardware(card["budget"].get("sittings", [])),

@@ -23,9 +23,14 @@ class Server(uvicorn.Server):
 def main() -> None:
     settings = Settings.from_env()
     app = create_app(settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port,
-                            log_level=settings.log_level, access_log=False,
-                            timeout_graceful_shutdown=10)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
     Server(config, app).run()
 
 

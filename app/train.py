@@ -11,7 +11,9 @@ training resumes from there, or from ``NAME.pt`` (raise ``--steps`` to extend a 
 run). ``--minutes`` caps this sitting: training stops there, checkpointed, and the card
 says it is unfinished and how to resume. ``--device cuda`` trains on a GPU (the tasks of
 a meta-batch then run batched unless ``--loop``); the checkpoint is saved for the CPU
-either way, and the card lists each sitting's device. At the end ``NAME.pt`` and its
+either way, and the card lists each sitting's device. ``--pretrain-steps P`` first trains
+the Conv4 body of an optimisation-based learner by plain classification over the training
+split (:mod:`app.meta.pretrain`), then meta-trains from there. At the end ``NAME.pt`` and its
 model card are written together, so the served parameters are always the ones the card
 measured, and ``NAME.resume.pt`` is removed. The model card (``.json`` next to the
 checkpoint) records the configuration, the command, the training time and the
@@ -36,7 +38,7 @@ from tqdm import tqdm
 from app.meta.algorithms import REGISTRY
 from app.meta.config import OmniglotConfig, TrainConfig
 from app.meta.tasks.omniglot import SPLITS
-from app.meta.train import Evaluation, Progress, Training, load_checkpoint
+from app.meta.train import Evaluation, Pretraining, Progress, Training, load_checkpoint
 
 HYPER_FLAGS = (
     "meta_batch",
@@ -52,6 +54,7 @@ HYPER_FLAGS = (
     "queries",
     "channels",
     "eval_inner_steps",
+    "pretrain_steps",
 )
 
 
@@ -117,6 +120,13 @@ def train(run: Training, args: argparse.Namespace) -> bool:
     for event in run.run(
         eval_every=args.val_every if omniglot else 0, eval_tasks=args.val_episodes
     ):
+        if isinstance(event, Pretraining):
+            if event.step % 250 == 0 or event.step == config.pretrain_steps:
+                bar.write(
+                    f"pre-training step {event.step}/{config.pretrain_steps}: "
+                    f"loss {event.loss:.3f}, {event.seconds:.0f} s"
+                )
+            continue
         if isinstance(event, Evaluation):
             bar.write(f"step {event.step}: validation accuracy {event.eval['accuracy']:.4f}")
             continue
@@ -167,6 +177,7 @@ def card(run: Training, args: argparse.Namespace, argv: list[str] | None, done: 
                 "steps_done": run.step,
                 "finished": done,
                 "train_seconds": round(run.seconds, 2),
+                "pretrain_seconds": round(run.pretrain_seconds, 2),
                 "threads": args.threads,
                 "batched": run.batched,
                 "sittings": run.sittings(),

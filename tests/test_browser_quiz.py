@@ -104,9 +104,9 @@ def test_score_appears_on_the_chart_of_the_next_page(live_server, page):
     page.wait_for_url("**/why-model-agnostic")
     page.wait_for_function(
         "() => { const p = document.querySelector('[data-plot=accuracy]');"
-        " return p && p.data && p.data.some(t => t.name === 'your quiz score'); }")
-    traces = page.evaluate(
-        "document.querySelector('[data-plot=accuracy]').data.map(t => t.name)")
+        " return p && p.data && p.data.some(t => t.name === 'your quiz score'); }"
+    )
+    traces = page.evaluate("document.querySelector('[data-plot=accuracy]').data.map(t => t.name)")
     assert traces[0] == "published" and "all readers of this server" in traces
     published = page.evaluate("document.querySelector('[data-plot=accuracy]').data[0].y.length")
     assert published == 8

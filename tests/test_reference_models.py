@@ -24,8 +24,9 @@ def test_card_matches_a_fresh_evaluation(reference):
     _, config, params, checkpoint, card = reference
     assert checkpoint["step"] == config.steps == card["steps"] == 70_000
     assert (config.meta_batch, config.alpha, config.meta_lr, config.shots) == (25, 0.01, 1e-3, 10)
-    fresh = evaluate_regression(regression_mlp(), params, shots=10, tasks=1000, alpha=0.01,
-                                seed=card["eval"]["seed"])
+    fresh = evaluate_regression(
+        regression_mlp(), params, shots=10, tasks=1000, alpha=0.01, seed=card["eval"]["seed"]
+    )
     assert fresh["mse"] == pytest.approx(card["eval"]["mse"], rel=1e-4)
 
 

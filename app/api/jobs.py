@@ -67,6 +67,8 @@ def web_limits(config: TrainConfig, settings) -> dict | None:
             )
         if config.ways > OMNIGLOT_WEB_MAX_WAYS:
             return error("ways", f"Input should be at most {OMNIGLOT_WEB_MAX_WAYS}")
+        if config.pretrain_steps:
+            return error("pretrain_steps", "Input should be 0 for jobs on this server")
         limit = settings.omniglot_job_max_steps
     if config.steps > limit:
         return {

@@ -4,7 +4,8 @@ Every field has documented bounds; pydantic rejects anything outside them with a
 message naming the field. ``inner_steps`` left unset takes the algorithm's own
 default (MAML and FOMAML 1, Reptile 5, iMAML 10, pretrained 0; none for the
 episodic learners). The Omniglot fields (``ways``, ``queries``, ``channels``,
-``eval_inner_steps``, ``rotations``) have defaults and are ignored for sinusoids;
+``eval_inner_steps``, ``rotations``, ``pretrain_steps``) have defaults and are ignored
+for sinusoids;
 :class:`OmniglotConfig` widens ``algo`` to the episodic learners, which need Omniglot,
 and defaults to 1-shot episodes, meta-batch 4 and α = 0.4 (Finn et al.'s 5-way α);
 :func:`config_from_dict` rebuilds either class from a checkpoint's ``model_dump()``.
@@ -53,6 +54,13 @@ class TrainConfig(BaseModel):
     rotations: bool = Field(
         True, description="Omniglot: turn training characters by multiples of 90° (new classes)"
     )
+    pretrain_steps: int = Field(
+        0,
+        ge=0,
+        le=50_000,
+        description="Omniglot, optimisation-based learners: steps of plain classification "
+        "that pre-train the Conv4 body before meta-training (0: none)",
+    )
 
     @model_validator(mode="after")
     def _fits_the_task(self) -> TrainConfig:
@@ -62,6 +70,12 @@ class TrainConfig(BaseModel):
             raise ValueError(
                 f"shots + queries must be at most {DRAWINGS} (drawings per character), "
                 f"got {self.shots} + {self.queries}"
+            )
+        if self.pretrain_steps and (
+            self.task != "omniglot" or REGISTRY[self.algo].family != "optimisation"
+        ):
+            raise ValueError(
+                "pretrain_steps must be 0 except for an optimisation-based learner on omniglot"
             )
         return self
 

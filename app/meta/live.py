@@ -37,8 +37,14 @@ class LiveLandscape:
 
 
 def live_landscape(
-    model: Model, path: list[Params], batch: TaskBatch, alpha: float, steps: int,
-    kind: str = "pca", n: int = 15, seed: int = 0,
+    model: Model,
+    path: list[Params],
+    batch: TaskBatch,
+    alpha: float,
+    steps: int,
+    kind: str = "pca",
+    n: int = 15,
+    seed: int = 0,
 ) -> LiveLandscape:
     """Loss after ``steps`` inner steps on an n×n grid of a plane through the latest θ."""
     plane = pca_plane(path) if kind == "pca" else random_plane(path[-1], seed)

@@ -422,6 +422,31 @@ class OmniglotTasks:
         )
         return batch, ids
 
+    @property
+    def classes(self) -> int:
+        """Classes of plain classification over the split: each character, and with
+        ``rotations`` each of its quarter turns, is one class (see :meth:`sample_images`)."""
+        turns = ROTATIONS if self.rotations else 1
+        return len(self.data.split_characters(self.split)) * turns
+
+    def sample_images(
+        self, n: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` labelled drawings for plain classification over the whole split (pre-training):
+        images (n, 1, 28, 28) float32 in [0, 1] and labels (n,) int64 in 0..``classes``−1, the
+        character's position in the split times the turns, plus its turn."""
+        candidates = self.data.split_characters(self.split)
+        index = torch.randint(len(candidates), (n,), generator=generator)
+        drawings = torch.randint(DRAWINGS, (n,), generator=generator)
+        turns = (
+            torch.randint(ROTATIONS, (n,), generator=generator)
+            if self.rotations
+            else torch.zeros(n, dtype=torch.int64)
+        )
+        images = _rotate(self.data.images[candidates[index], drawings][None, :, None], turns[None])
+        labels = index * (ROTATIONS if self.rotations else 1) + turns
+        return images[0].float().div_(255), labels
+
     def _characters(self, n_tasks: int, generator: torch.Generator) -> torch.Tensor:
         """(T, N) distinct character ids per episode, in random order (label n is column n)."""
         candidates = self.data.split_characters(self.split)
