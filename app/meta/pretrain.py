@@ -11,7 +11,8 @@ by minibatch cross-entropy with Adam: how the "Baseline" of Chen, Liu, Kira, Wan
 (ICLR 2019) learns the features it reuses for new classes, a strong baseline there. It pays
 because MAML's accuracy rests mostly on the quality of its features, not on large changes
 made in the inner loop (Raghu, Raghu, Bengio & Vinyals, ICLR 2020, "feature reuse"), and
-classification learns features at a fraction of MAML's cost per image. The 2,584-way head W
+classification learns good features from far fewer images: each image's gradient says which
+of 2,584 classes it is, where an episode's says only which of its N. The 2,584-way head W
 is thrown away; the N-way head of the meta-learner then starts at zero (``Training.pretrain``
 says why). After it, every update of θ is the meta-learner's own.
 

@@ -251,6 +251,16 @@ window.Fig = (function () {
     return { xs: data.xs, ys: data.ys, box: data.box, log, minima: data.tasks, zmin, zmax };
   }
 
+  /* Fetch combinedSurface() into state.surface, then call done(); a failure goes to the status line. */
+  function loadCombinedSurface(floor, state, statusLine, done) {
+    combinedSurface(floor)
+      .then((surface) => {
+        state.surface = surface;
+        done();
+      })
+      .catch((error) => status(statusLine, error.message, true));
+  }
+
   /* The heatmap trace of a surface from combinedSurface(), with its colour bar. */
   function surfaceTrace(s, title, name) {
     return {
@@ -280,7 +290,7 @@ window.Fig = (function () {
 
   return {
     colors, postJSON, layout, axis, config, draw, onPlotClick, status,
-    onPlotDrag, latest, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, markers, taskColors, extent, sub, fmt, pair, combinedSurface, surfaceTrace,
+    onPlotDrag, latest, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, markers, taskColors, extent, sub, fmt, pair, loadCombinedSurface, surfaceTrace,
     rememberTask, lastTask,
   };
 })();

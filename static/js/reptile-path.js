@@ -92,13 +92,10 @@
     $("[data-action=reset]").addEventListener("click", () => { state.theta = START.slice(); request(); });
     window.addEventListener("resize", () => render());
 
-    Fig.combinedSurface(FLOOR)
-      .then((surface) => {
-        state.surface = surface;
-        render();
-        request();
-      })
-      .catch((error) => Fig.status(statusLine, error.message, true));
+    Fig.loadCombinedSurface(FLOOR, state, statusLine, () => {
+      render();
+      request();
+    });
   }
 
   document.addEventListener("DOMContentLoaded", () => {

@@ -117,13 +117,10 @@
     $("input[name=unit]").addEventListener("change", (event) => { state.unit = event.target.checked; render(); });
     window.addEventListener("resize", () => render());
 
-    Fig.combinedSurface(FLOOR)
-      .then((surface) => {
-        state.surface = surface;
-        render();
-        request();
-      })
-      .catch((error) => Fig.status(statusLine, error.message, true));
+    Fig.loadCombinedSurface(FLOOR, state, statusLine, () => {
+      render();
+      request();
+    });
   }
 
   document.addEventListener("DOMContentLoaded", () => {
