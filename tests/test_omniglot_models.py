@@ -70,3 +70,9 @@ def test_the_comparison_table_shows_each_card_and_where_it_was_trained():
     assert f"{accuracy:.1f} ± {100 * protonet['eval']['ci95']:.1f}" in html
     assert f"{protonet['budget']['steps_done']:,} steps" in html
     assert "min on CPU + GPU" in html and "min on CPU," in html
+    for path in CARDS:
+        info = card(path)
+        if info["config"].get("pretrain_steps"):
+            steps, pretrain = info["budget"]["steps_done"], info["config"]["pretrain_steps"]
+            assert f"{steps:,} steps after {pretrain:,} steps of" in html
+            assert 0 < info["budget"]["pretrain_seconds"] < info["budget"]["train_seconds"]
