@@ -77,6 +77,8 @@ def test_abandoned_job_is_cancelled_within_a_second(tmp_path):
         ({"task": "omniglot", "algo": "maml"}, "algo", "('protonet', 'fomaml')"),
         ({"task": "omniglot", "algo": "protonet", "steps": 10_000}, "steps", "500 for omniglot"),
         ({"task": "mars"}, "body", "'sinusoid', 'omniglot'"),
+        ({"task": "omniglot", "algo": "fomaml", "pretrain_steps": 10}, "pretrain_steps", "be 0"),
+        ({"pretrain_steps": 10}, "body", "pretrain_steps must be 0"),
     ],
 )
 def test_validation_names_the_field_and_range(live_server, change, field, allowed):

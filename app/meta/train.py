@@ -12,7 +12,8 @@ norm, second order included, but slower than the plain loop on a CPU. On a GPU
 (``device="cuda"``) the tasks run batched by default, where one launch serves them
 all. The memory-augmented network has no Conv4 and runs its tasks as one batch of sequences.
 A checkpoint records its sittings (device, steps, seconds), so a run that moved
-between machines says where each part of it was trained.
+between machines says where each part of it was trained. An optimisation-based learner can
+pre-train its Conv4 body first (``config.pretrain_steps``, :mod:`app.meta.pretrain`).
 """
 
 from __future__ import annotations
@@ -208,7 +209,8 @@ class Training:
         self, *, eval_every: int = 0, eval_tasks: int = 100, snapshot_every: int = 0
     ) -> Iterator[Event]:
         """Train to ``config.steps``, yielding a Progress per step, and Evaluation and
-        Snapshot events every ``eval_every`` / ``snapshot_every`` steps and at the end."""
+        Snapshot events every ``eval_every`` / ``snapshot_every`` steps and at the end; a
+        fresh run with ``config.pretrain_steps`` yields a Pretraining per step of that first."""
         total = self.config.steps
         if not self.pretrained:
             yield from self.pretrain()
