@@ -423,11 +423,15 @@ class OmniglotTasks:
         return batch, ids
 
     @property
+    def turns(self) -> int:
+        """Orientations a training character is shown in: four with ``rotations``, else one."""
+        return ROTATIONS if self.rotations else 1
+
+    @property
     def classes(self) -> int:
         """Classes of plain classification over the split: each character, and with
         ``rotations`` each of its quarter turns, is one class (see :meth:`sample_images`)."""
-        turns = ROTATIONS if self.rotations else 1
-        return len(self.data.split_characters(self.split)) * turns
+        return len(self.data.split_characters(self.split)) * self.turns
 
     def sample_images(
         self, n: int, generator: torch.Generator
@@ -438,13 +442,9 @@ class OmniglotTasks:
         candidates = self.data.split_characters(self.split)
         index = torch.randint(len(candidates), (n,), generator=generator)
         drawings = torch.randint(DRAWINGS, (n,), generator=generator)
-        turns = (
-            torch.randint(ROTATIONS, (n,), generator=generator)
-            if self.rotations
-            else torch.zeros(n, dtype=torch.int64)
-        )
+        turns = torch.randint(self.turns, (n,), generator=generator)
         images = _rotate(self.data.images[candidates[index], drawings][None, :, None], turns[None])
-        labels = index * (ROTATIONS if self.rotations else 1) + turns
+        labels = index * self.turns + turns
         return images[0].float().div_(255), labels
 
     def _characters(self, n_tasks: int, generator: torch.Generator) -> torch.Tensor:
