@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from app.meta.config import config_from_dict
+
 # (method, year, accuracy %, citation key, anchor on the why-model-agnostic page,
 #  where the chart puts the label so that neighbours do not collide)
 OMNIGLOT_20WAY_1SHOT = [
@@ -54,6 +56,14 @@ def hardware(sittings: list[dict]) -> str:
     return " + ".join(sorted(kinds))
 
 
+def adaptation_at_test(card: dict) -> dict | None:
+    """How a fine-tuned model adapted to each test episode: its inner steps and α."""
+    if card["family"] != "optimisation":
+        return None
+    hyper = config_from_dict(card["config"]).hyper(evaluation=True)
+    return {"steps": hyper.inner_steps, "alpha": hyper.alpha}
+
+
 def measured_table(models_dir: Path) -> list[dict]:
     """One row per method: published numbers beside this app's measured ones (or None)."""
     cards = {
@@ -78,6 +88,7 @@ def measured_table(models_dir: Path) -> list[dict]:
                     "minutes": card["budget"]["train_seconds"] / 60,
                     "finished": card["budget"]["finished"],
                     "hardware": hardware(card["budget"].get("sittings", [])),
+                    "adapted": adaptation_at_test(card),
                 }
             )
         rows.append(row)

@@ -13,10 +13,12 @@ says it is unfinished and how to resume. ``--device cuda`` trains on a GPU (the 
 a meta-batch then run batched unless ``--loop``); the checkpoint is saved for the CPU
 either way, and the card lists each sitting's device. ``--pretrain-steps P`` first trains
 the Conv4 body of an optimisation-based learner by plain classification over the training
-split (:mod:`app.meta.pretrain`), then meta-trains from there. At the end ``NAME.pt`` and its
-model card are written together, so the served parameters are always the ones the card
-measured, and ``NAME.resume.pt`` is removed. The model card (``.json`` next to the
-checkpoint) records the configuration, the command, the training time and the
+split (:mod:`app.meta.pretrain`), then meta-trains from there. ``--eval-inner-steps`` and
+``--eval-alpha`` set how a fine-tuned model adapts at test time (validation, the card, the
+served model); they do not change θ, so a run may be resumed with new ones. At the end
+``NAME.pt`` and its model card are written together, so the served parameters are always
+the ones the card measured, and ``NAME.resume.pt`` is removed. The model card (``.json``
+next to the checkpoint) records the configuration, the command, the training time and the
 evaluation: for sinusoids on 1,000 fresh tasks, for Omniglot the accuracy on
 ``--test-episodes`` episodes of the held-out test alphabets with its 95% interval, after
 validation every ``--val-every`` steps on the validation alphabets.
@@ -38,7 +40,14 @@ from tqdm import tqdm
 from app.meta.algorithms import REGISTRY
 from app.meta.config import OmniglotConfig, TrainConfig
 from app.meta.tasks.omniglot import SPLITS
-from app.meta.train import Evaluation, Pretraining, Progress, Training, load_checkpoint
+from app.meta.train import (
+    Evaluation,
+    Pretraining,
+    Progress,
+    Training,
+    load_checkpoint,
+    work_dir,
+)
 
 HYPER_FLAGS = (
     "meta_batch",
@@ -54,6 +63,7 @@ HYPER_FLAGS = (
     "queries",
     "channels",
     "eval_inner_steps",
+    "eval_alpha",
     "pretrain_steps",
 )
 
@@ -81,6 +91,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--val-every", type=int, default=500, help="Omniglot validation period")
     parser.add_argument("--val-episodes", type=int, default=200)
     parser.add_argument("--test-episodes", type=int, default=1000)
+    parser.add_argument(
+        "--bodies",
+        type=Path,
+        default=work_dir() / "pretrained-bodies",
+        help="where pre-trained bodies are kept and reused (default: %(default)s)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cuda: a GPU")
     parser.add_argument(
@@ -121,7 +137,12 @@ def train(run: Training, args: argparse.Namespace) -> bool:
         eval_every=args.val_every if omniglot else 0, eval_tasks=args.val_episodes
     ):
         if isinstance(event, Pretraining):
-            if event.step % 250 == 0 or event.step == config.pretrain_steps:
+            if event.reused:
+                bar.write(
+                    f"pre-training: reused the body that {config.pretrain_steps} steps made "
+                    f"in {event.seconds:.0f} s ({args.bodies})"
+                )
+            elif event.step % 250 == 0 or event.step == config.pretrain_steps:
                 bar.write(
                     f"pre-training step {event.step}/{config.pretrain_steps}: "
                     f"loss {event.loss:.3f}, {event.seconds:.0f} s"
@@ -203,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     batched = False if args.loop else None
     torch.backends.cudnn.benchmark = True  # fixed episode shapes: tune the GPU's kernels once
-    run = Training(config, device=args.device, batched=batched)
+    run = Training(config, device=args.device, batched=batched, bodies=args.bodies)
     saved = [p for p in (progress_path(args.save), args.save) if p.exists()] if args.save else []
     if saved:
         try:

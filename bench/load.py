@@ -76,8 +76,10 @@ class Group:
     def line(self) -> str:
         p50 = f"{percentile(self.ms, 50):8.0f}" if self.ms else "       -"
         p95 = f"{percentile(self.ms, 95):8.0f}" if self.ms else "       -"
-        return (f"{self.name:<28} {self.count:>5} {len(self.errors):>6} {self.refused:>7} "
-                f"{p50} {p95}  {self.note}").rstrip()
+        return (
+            f"{self.name:<28} {self.count:>5} {len(self.errors):>6} {self.refused:>7} "
+            f"{p50} {p95}  {self.note}"
+        ).rstrip()
 
 
 async def timed(group: Group, call) -> None:
@@ -132,8 +134,13 @@ async def classify(client: httpx.AsyncClient, group: Group, n: int = CLASSIFY_CA
     )
 
 
-async def train(client: httpx.AsyncClient, group: Group, config: dict, started: asyncio.Event,
-                first_event: Group) -> None:
+async def train(
+    client: httpx.AsyncClient,
+    group: Group,
+    config: dict,
+    started: asyncio.Event,
+    first_event: Group,
+) -> None:
     """POST one job and read its stream to ``done`` or ``error``; the latency is the whole run."""
     begin = time.perf_counter()
     try:
@@ -196,8 +203,13 @@ async def run(base: str, steps: int, meta_batch: int, groups: list[Group]) -> No
         started = asyncio.Event()
         seed = int(time.time()) % 1_000_000 * 100  # fresh seeds: nothing answered from the cache
         configs = [
-            {"task": "sinusoid", "algo": "maml", "steps": steps, "meta_batch": meta_batch,
-             "seed": seed + i}
+            {
+                "task": "sinusoid",
+                "algo": "maml",
+                "steps": steps,
+                "meta_batch": meta_batch,
+                "seed": seed + i,
+            }
             for i in range(TRAINING_STREAMS)
         ]
         training = [
@@ -231,8 +243,9 @@ def start_server(data_dir: str) -> tuple[subprocess.Popen, str]:
         MAML_OMNIGLOT_DOWNLOAD="false",
     )
     log = open(Path(data_dir) / "server.log", "wb")  # noqa: SIM115 (closed with the process)
-    server = subprocess.Popen([sys.executable, "-m", "app.serve"], cwd=ROOT, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

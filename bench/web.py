@@ -64,8 +64,13 @@ def main() -> None:
     args = parser.parse_args()
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        environment = dict(os.environ, MAML_PORT=str(port), MAML_DATA_DIR=data,
-                           MAML_LOG_LEVEL="warning", MAML_JOBS_PER_MINUTE="100000")
+        environment = dict(
+            os.environ,
+            MAML_PORT=str(port),
+            MAML_DATA_DIR=data,
+            MAML_LOG_LEVEL="warning",
+            MAML_JOBS_PER_MINUTE="100000",
+        )
         server = subprocess.Popen([sys.executable, "-m", "app.serve"], env=environment)
         try:
             measure(f"http://127.0.0.1:{port}", args.repeats)
@@ -84,8 +89,10 @@ def measure(base: str, repeats: int) -> None:
     config = {"algo": "maml", "steps": 2000, "meta_batch": 25}
     first_event_ms(base, dict(config, seed=10_000))  # warm-up
     times = [first_event_ms(base, dict(config, seed=20_000 + i)) for i in range(repeats)]
-    print(f"POST /api/jobs → first event: median {statistics.median(times):.0f} ms, "
-          f"max {max(times):.0f} ms over {len(times)} fresh jobs (target ≤ 300 ms)")
+    print(
+        f"POST /api/jobs → first event: median {statistics.median(times):.0f} ms, "
+        f"max {max(times):.0f} ms over {len(times)} fresh jobs (target ≤ 300 ms)"
+    )
     print(f"{'page':<22} {'files':>5} {'sent (gzip)':>12} {'uncompressed':>13}")
     for page in PAGES:
         files, sent, raw = page_weight(base, page.path)

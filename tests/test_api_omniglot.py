@@ -166,9 +166,10 @@ def test_adapt_shows_every_inner_step_on_a_quiz_task(client, served, ways):
     assert response.status_code == 200, response.text
     result = response.json()
     config = client.app.state.classifiers.get(model["id"]).classifier.config
-    k = config.eval_inner_steps if config.eval_inner_steps is not None else config.inner_steps
+    hyper = config.hyper(evaluation=True)
+    k = hyper.inner_steps
     assert result["model"]["id"] == model["id"]
-    assert result["model"]["steps"] == k and result["model"]["alpha"] == config.alpha
+    assert result["model"]["steps"] == k and result["model"]["alpha"] == hyper.alpha
     assert (result["query"], result["choices"]) == (task["query"], task["choices"])
     assert result["answer"] == make_task(client.app.state.omniglot.get(), task["task"]).answer
     assert len(result["probabilities"]) == len(result["support_losses"]) == k + 1

@@ -76,3 +76,8 @@ def test_the_comparison_table_shows_each_card_and_where_it_was_trained():
             steps, pretrain = info["budget"]["steps_done"], info["config"]["pretrain_steps"]
             assert f"{steps:,} steps after {pretrain:,} steps of" in html
             assert 0 < info["budget"]["pretrain_seconds"] < info["budget"]["train_seconds"]
+        if info["family"] == "optimisation":
+            hyper = config_from_dict(info["config"]).hyper(evaluation=True)
+            k, alpha = hyper.inner_steps, hyper.alpha
+            assert info["eval"]["inner_steps"] == k
+            assert f"tested after {k} inner step{'s' if k != 1 else ''} of α = {alpha}" in html

@@ -85,6 +85,20 @@ def test_train_resume_card_and_evaluate(tmp_path, capsys):
 
 @needs_data
 @pytest.mark.slow
+def test_a_resumed_run_can_be_tested_with_other_inner_steps(tmp_path):
+    """The card says how each validation and the test were measured."""
+    assert train.main(cli(tmp_path, "fomaml", 2)) == 0
+    extra = ("--eval-inner-steps", "3", "--eval-alpha", "0.05")
+    assert train.main(cli(tmp_path, "fomaml", 4, *extra)) == 0
+    card = json.loads((tmp_path / "m.json").read_text())
+    assert (card["config"]["eval_inner_steps"], card["config"]["eval_alpha"]) == (3, 0.05)
+    measured = [(v["step"], v["inner_steps"], v["alpha"]) for v in card["validation"]]
+    assert measured == [(2, 1, 0.4), (4, 3, 0.05)]
+    assert (card["eval"]["inner_steps"], card["eval"]["alpha"]) == (3, 0.05)
+
+
+@needs_data
+@pytest.mark.slow
 def test_a_time_budget_stops_early_and_says_so(tmp_path):
     assert train.main(cli(tmp_path, "fomaml", 1000, "--minutes", "0.0001")) == 0
     card = json.loads((tmp_path / "m.json").read_text())

@@ -83,10 +83,34 @@ def test_a_run_pretrains_once_then_meta_trains_as_without(tmp_path):
 
 
 @needs_data
+def test_other_learners_reuse_a_kept_body(tmp_path):
+    """The body depends on the seed, steps, width and turns only: FOMAML's serves Reptile's
+    20-way run, bit for bit what pre-training would have made, with its time."""
+    config = OmniglotConfig(algo="fomaml", ways=5, queries=3, channels=8, pretrain_steps=3)
+    first = Training(config, bodies=tmp_path)
+    assert [e.reused for e in first.pretrain()] == [False] * 3
+    assert len(list(tmp_path.glob("conv4-8-seed0-3steps-turns-*.pt"))) == 1
+    other = config.model_copy(update={"algo": "reptile", "ways": 20})
+    fresh, kept = Training(other), Training(other, bodies=tmp_path)
+    list(fresh.pretrain())
+    assert [(e.step, e.reused) for e in kept.pretrain()] == [(3, True)]
+    for k, v in fresh.theta.items():
+        assert torch.equal(v, kept.theta[k]) and v.shape == kept.theta[k].shape
+    assert kept.pretrain_seconds == first.pretrain_seconds
+    unlike = Training(config.model_copy(update={"seed": 1}), bodies=tmp_path)
+    assert [e.reused for e in unlike.pretrain()] == [False] * 3
+
+
+@needs_data
 @pytest.mark.slow
 def test_the_card_says_how_long_pretraining_took(tmp_path, capsys):
-    assert train.main(cli(tmp_path, "fomaml", 2, "--pretrain-steps", "3")) == 0
+    bodies = ("--bodies", str(tmp_path / "bodies"))
+    assert train.main(cli(tmp_path, "fomaml", 2, "--pretrain-steps", "3", *bodies)) == 0
     assert "pre-training step 3/3" in capsys.readouterr().out
     card = json.loads((tmp_path / "m.json").read_text())
     assert card["config"]["pretrain_steps"] == 3
     assert 0 < card["budget"]["pretrain_seconds"] < card["budget"]["train_seconds"]
+    assert train.main(cli(tmp_path / "maml", "maml", 2, "--pretrain-steps", "3", *bodies)) == 0
+    assert "reused the body that 3 steps made" in capsys.readouterr().out
+    again = json.loads((tmp_path / "maml" / "m.json").read_text())
+    assert again["budget"]["pretrain_seconds"] == card["budget"]["pretrain_seconds"]

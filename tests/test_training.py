@@ -38,6 +38,24 @@ def test_resume_is_bit_for_bit(tmp_path):
     assert torch.equal(flatten(resumed.theta).detach(), straight)
 
 
+def test_resume_may_change_only_how_the_model_is_tested(tmp_path):
+    """Test-time settings do not touch θ: a run resumed with others ends where it would have."""
+    config = TrainConfig(algo="maml", steps=6, meta_batch=2, seed=3)
+    straight = final_params(config)
+    half = Training(config.model_copy(update={"steps": 3}))
+    for _ in half.run():
+        pass
+    half.save(tmp_path / "c.pt")
+    retested = config.model_copy(update={"eval_inner_steps": 4, "eval_alpha": 0.05})
+    resumed = Training.resume(torch.load(tmp_path / "c.pt", weights_only=True), retested)
+    for _ in resumed.run():
+        pass
+    assert torch.equal(flatten(resumed.theta).detach(), straight)
+    assert retested.hyper(evaluation=True).inner_steps == 4
+    assert retested.hyper(evaluation=True).alpha == 0.05
+    assert retested.hyper().alpha == config.alpha == 0.01
+
+
 def test_resume_refuses_a_different_configuration(tmp_path):
     run = Training(TrainConfig(algo="maml", steps=2, meta_batch=2))
     run.save(tmp_path / "c.pt")

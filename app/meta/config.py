@@ -4,8 +4,10 @@ Every field has documented bounds; pydantic rejects anything outside them with a
 message naming the field. ``inner_steps`` left unset takes the algorithm's own
 default (MAML and FOMAML 1, Reptile 5, iMAML 10, pretrained 0; none for the
 episodic learners). The Omniglot fields (``ways``, ``queries``, ``channels``,
-``eval_inner_steps``, ``rotations``, ``pretrain_steps``) have defaults and are ignored
-for sinusoids;
+``eval_inner_steps``, ``eval_alpha``, ``rotations``, ``pretrain_steps``) have defaults and
+are ignored for sinusoids; the two ``eval_`` fields set how an optimisation-based learner
+adapts at test time only, so a saved run may be resumed with them changed
+(:data:`EVALUATION_FIELDS`);
 :class:`OmniglotConfig` widens ``algo`` to the episodic learners, which need Omniglot,
 and defaults to 1-shot episodes, meta-batch 4 and α = 0.4 (Finn et al.'s 5-way α);
 :func:`config_from_dict` rebuilds either class from a checkpoint's ``model_dump()``.
@@ -51,6 +53,9 @@ class TrainConfig(BaseModel):
     eval_inner_steps: int | None = Field(
         None, ge=0, le=50, description="Omniglot: fine-tuning steps at test (unset: k)"
     )
+    eval_alpha: float | None = Field(
+        None, gt=0, le=1.0, description="Omniglot: α of the fine-tuning steps at test (unset: α)"
+    )
     rotations: bool = Field(
         True, description="Omniglot: turn training characters by multiples of 90° (new classes)"
     )
@@ -80,21 +85,28 @@ class TrainConfig(BaseModel):
         return self
 
     def hyper(self, evaluation: bool = False) -> Hyper:
-        """The algorithm's hyperparameters; ``evaluation`` uses ``eval_inner_steps`` if set."""
+        """The algorithm's hyperparameters; ``evaluation`` uses ``eval_inner_steps`` and
+        ``eval_alpha`` where set."""
         steps = self.inner_steps
         if steps is None:
             steps = REGISTRY[self.algo].default_inner_steps
+        alpha = self.alpha
         if evaluation and self.eval_inner_steps is not None:
             steps = self.eval_inner_steps
+        if evaluation and self.eval_alpha is not None:
+            alpha = self.eval_alpha
         return Hyper(
             inner_steps=steps,
-            alpha=self.alpha,
+            alpha=alpha,
             beta=self.beta,
             lam=self.lam,
             cg_steps=self.cg_steps,
             damping=self.damping,
             serial=self.serial,
         )
+
+
+EVALUATION_FIELDS = ("eval_inner_steps", "eval_alpha")  # test-time only: no effect on θ
 
 
 class OmniglotConfig(TrainConfig):

@@ -141,6 +141,7 @@ def evaluate_classification(
         "queries": queries,
         "seed": seed,
         "inner_steps": hp.inner_steps,
+        "alpha": hp.alpha if hp.inner_steps else None,
         "accuracy": accuracy,
         "ci95": interval,
     }

@@ -17,7 +17,10 @@ is thrown away; the N-way head of the meta-learner then starts at zero (``Traini
 says why). After it, every update of θ is the meta-learner's own.
 
 Deterministic given the generator, and run in one piece: a run interrupted while
-pre-training starts it again and gets the same body.
+pre-training starts it again and gets the same body. The body depends on the seed, the
+number of steps, the width and the turns, never on the meta-learner or its N (the body is
+drawn before the head), so :func:`body_file` names it by those alone and runs of MAML,
+FOMAML, Reptile and iMAML can share one.
 """
 
 from __future__ import annotations
@@ -33,6 +36,18 @@ from app.meta.tasks.omniglot import OmniglotTasks
 
 BATCH = 128  # images per step
 LEARNING_RATE = 1e-3  # Adam
+
+
+def body_file(
+    seed: int, steps: int, channels: int, rotations: bool, dtype: torch.dtype, device: str
+) -> str:
+    """The file a pre-trained body is kept in, named by everything that determines it."""
+    turns = "turns" if rotations else "upright"
+    kind = str(dtype).removeprefix("torch.")
+    return (
+        f"conv4-{channels}-seed{seed}-{steps}steps-{turns}-batch{BATCH}-adam{LEARNING_RATE:g}"
+        f"-{kind}-{device}.pt"
+    )
 
 
 def is_body(name: str) -> bool:
