@@ -55,6 +55,7 @@ HYPER_FLAGS = (
     "inner_steps",
     "alpha",
     "meta_lr",
+    "lr_drop_at",
     "beta",
     "lam",
     "cg_steps",

@@ -45,6 +45,7 @@ def test_the_best_methods_reach_the_targets():
     assert best("metric", 5) >= 0.97
     assert best("metric", 20) >= 0.93
     assert best("optimisation", 5) >= 0.97
+    assert best("optimisation", 20) >= 0.93
 
 
 @needs_data

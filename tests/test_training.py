@@ -56,6 +56,31 @@ def test_resume_may_change_only_how_the_model_is_tested(tmp_path):
     assert retested.hyper().alpha == config.alpha == 0.01
 
 
+def test_the_outer_step_size_drops_tenfold_after_lr_drop_at(tmp_path):
+    config = TrainConfig(algo="maml", steps=6, meta_batch=2, seed=5)
+    dropped = config.model_copy(update={"lr_drop_at": 3})
+    run = Training(dropped)
+    sizes = []
+    for _ in run.run():
+        sizes.append(run.optimizer.param_groups[0]["lr"])
+    assert sizes == pytest.approx([1e-3] * 3 + [1e-4] * 3)
+    assert not torch.equal(flatten(run.theta).detach(), final_params(config))
+    reptile = Training(TrainConfig(algo="reptile", beta=0.5, lr_drop_at=0))
+    assert reptile.step_size() == pytest.approx(0.05)
+
+    half = Training(config.model_copy(update={"steps": 3}))  # no drop planned yet
+    for _ in half.run():
+        pass
+    half.save(tmp_path / "c.pt")
+    saved = torch.load(tmp_path / "c.pt", weights_only=True)
+    resumed = Training.resume(saved, dropped)  # set where it has not acted: the same run
+    for _ in resumed.run():
+        pass
+    assert torch.equal(flatten(resumed.theta).detach(), flatten(run.theta).detach())
+    with pytest.raises(ValueError, match="different configuration"):
+        Training.resume(saved, config.model_copy(update={"lr_drop_at": 2}))  # would rewrite
+
+
 def test_resume_refuses_a_different_configuration(tmp_path):
     run = Training(TrainConfig(algo="maml", steps=2, meta_batch=2))
     run.save(tmp_path / "c.pt")

@@ -7,7 +7,8 @@ episodic learners). The Omniglot fields (``ways``, ``queries``, ``channels``,
 ``eval_inner_steps``, ``eval_alpha``, ``rotations``, ``pretrain_steps``) have defaults and
 are ignored for sinusoids; the two ``eval_`` fields set how an optimisation-based learner
 adapts at test time only, so a saved run may be resumed with them changed
-(:data:`EVALUATION_FIELDS`);
+(:data:`EVALUATION_FIELDS`); ``lr_drop_at`` only acts on the steps after it, so a resumed run
+may set or move it to any step not yet taken (:data:`SCHEDULE_FIELDS`);
 :class:`OmniglotConfig` widens ``algo`` to the episodic learners, which need Omniglot,
 and defaults to 1-shot episodes, meta-batch 4 and α = 0.4 (Finn et al.'s 5-way α);
 :func:`config_from_dict` rebuilds either class from a checkpoint's ``model_dump()``.
@@ -43,6 +44,13 @@ class TrainConfig(BaseModel):
     alpha: float = Field(0.01, gt=0, le=1.0, description="α: inner step size")
     meta_lr: float = Field(1e-3, gt=0, le=0.1, description="Adam step size of the outer loop")
     beta: float = Field(1.0, gt=0, le=1.0, description="β: Reptile's outer step size")
+    lr_drop_at: int | None = Field(
+        None,
+        ge=0,
+        le=100_000,
+        description="the outer step size (Adam's, or Reptile's β) ÷ 10 after this many "
+        "meta-iterations (unset: constant)",
+    )
     lam: float = Field(1.0, ge=0.01, le=100.0, description="λ: iMAML's proximal strength")
     cg_steps: int = Field(5, ge=1, le=50, description="iMAML: conjugate-gradient iterations")
     damping: float = Field(0.0, ge=0.0, le=10.0, description="μ: iMAML's Hessian damping")
@@ -107,6 +115,7 @@ class TrainConfig(BaseModel):
 
 
 EVALUATION_FIELDS = ("eval_inner_steps", "eval_alpha")  # test-time only: no effect on θ
+SCHEDULE_FIELDS = ("lr_drop_at",)  # a step from which on training changes
 
 
 class OmniglotConfig(TrainConfig):

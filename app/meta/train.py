@@ -30,7 +30,7 @@ import torch
 
 from app.meta.adaptation import episode_curves
 from app.meta.algorithms import REGISTRY, per_task_loop
-from app.meta.config import EVALUATION_FIELDS, TrainConfig, config_from_dict
+from app.meta.config import EVALUATION_FIELDS, SCHEDULE_FIELDS, TrainConfig, config_from_dict
 from app.meta.evaluate import evaluate_classification, evaluate_regression
 from app.meta.finetune import Curves
 from app.meta.nets import Model, regression_mlp
@@ -152,6 +152,7 @@ class Training:
             self.optimizer = torch.optim.SGD(self.theta.values(), lr=config.beta)
         else:
             self.optimizer = torch.optim.Adam(self.theta.values(), lr=config.meta_lr)
+        self.outer_lr = self.optimizer.param_groups[0]["lr"]  # before any drop
         self.step = 0
         self.seconds = 0.0
         self.pretrained = config.pretrain_steps == 0  # done, or nothing to do
@@ -175,9 +176,19 @@ class Training:
             raise TrainingDiverged(f"meta-loss became {loss} at step {self.step + 1}")
         for k, p in self.theta.items():
             p.grad = result.direction[k].detach()
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.step_size()
         self.optimizer.step()
         self.step += 1
         return loss
+
+    def step_size(self) -> float:
+        """The outer step size of the next meta-iteration: ``meta_lr`` (Reptile: β), divided
+        by 10 once ``config.lr_drop_at`` iterations are done. Letting the meta-optimiser's
+        step size fall late in training is one of the remedies for MAML's training of
+        Antoniou, Edwards & Storkey (ICLR 2019), who anneal it with a cosine."""
+        drop = self.config.lr_drop_at
+        return self.outer_lr / 10 if drop is not None and self.step >= drop else self.outer_lr
 
     def sample(self) -> TaskBatch:
         """The next meta-batch: K support and K query points, or K shots and Q queries."""
@@ -327,10 +338,16 @@ class Training:
         batched: bool | None = None,
     ) -> Training:
         """Continue a saved run, possibly with more steps, other test-time settings
-        (:data:`~app.meta.config.EVALUATION_FIELDS`) and on another device; every setting
-        that shapes θ must match."""
+        (:data:`~app.meta.config.EVALUATION_FIELDS`), a schedule that only changes steps
+        not yet taken (:data:`~app.meta.config.SCHEDULE_FIELDS`) and on another device;
+        every setting that shaped θ so far must match, so the configuration reproduces
+        the whole run from scratch."""
         saved = config_from_dict(checkpoint["config"])
-        free = ("steps", *EVALUATION_FIELDS)
+        free = ["steps", *EVALUATION_FIELDS]
+        for field in SCHEDULE_FIELDS:  # free while neither value has acted yet
+            values = (getattr(saved, field), getattr(config, field))
+            if all(v is None or v >= checkpoint["step"] for v in values):
+                free.append(field)
         if saved.model_copy(update={k: getattr(config, k) for k in free}) != config:
             raise ValueError("the checkpoint was made with a different configuration")
         dtype = next(iter(checkpoint["params"].values())).dtype
