@@ -53,6 +53,8 @@ def test_the_figure_adapts_to_a_new_task_step_by_step(live_server, page):
     figure.locator("[data-action=new][data-ways='20']").click()
     wait_for_charts(page, 20)
     assert figure.locator("[data-adapt-choices] li").count() == 20
+    assert "secondary" not in figure.locator("[data-ways='20']").get_attribute("class")
+    assert "secondary" in figure.locator("[data-ways='5']").get_attribute("class")
     assert len(charts(page)["losses"]) == charts(page)["max"] + 1
     figure.locator("[data-action=play]").click()
     page.wait_for_function(

@@ -70,6 +70,9 @@
       $("[data-task-line]").textContent =
         `${source}. Model: ${m.title}, ${r.ways}-way (${(100 * m.accuracy).toFixed(1)}% right on held-out test tasks), ` +
         `α = ${m.alpha}, ${steps(m.steps)}.`;
+      root.querySelectorAll("[data-action=new]").forEach((button) => {
+        button.classList.toggle("secondary", parseInt(button.dataset.ways, 10) !== r.ways);
+      });
       $("[data-adapt-query]").src = r.query;
       const list = $("[data-adapt-choices]");
       list.textContent = "";
