@@ -24,33 +24,35 @@ def test_same_seed_same_numbers(algo):
     )
 
 
-def test_resume_is_bit_for_bit(tmp_path):
-    config = TrainConfig(algo="maml", steps=12, meta_batch=4, seed=1)
-    straight = final_params(config)
-    half = Training(config.model_copy(update={"steps": 6}))
-    for _ in half.run():
+def checkpoint_after(config, steps, path):
+    """The checkpoint a run of ``config`` saves after ``steps`` steps, as loaded again."""
+    run = Training(config.model_copy(update={"steps": steps}))
+    for _ in run.run():
         pass
-    half.save(tmp_path / "ckpt.pt")
-    resumed = Training.resume(torch.load(tmp_path / "ckpt.pt", weights_only=True), config)
-    assert resumed.step == 6
+    run.save(path)
+    return torch.load(path, weights_only=True)
+
+
+def resumed_params(checkpoint, config):
+    resumed = Training.resume(checkpoint, config)
     for _ in resumed.run():
         pass
-    assert torch.equal(flatten(resumed.theta).detach(), straight)
+    return flatten(resumed.theta).detach()
+
+
+def test_resume_is_bit_for_bit(tmp_path):
+    config = TrainConfig(algo="maml", steps=12, meta_batch=4, seed=1)
+    checkpoint = checkpoint_after(config, 6, tmp_path / "ckpt.pt")
+    assert Training.resume(checkpoint, config).step == 6
+    assert torch.equal(resumed_params(checkpoint, config), final_params(config))
 
 
 def test_resume_may_change_only_how_the_model_is_tested(tmp_path):
     """Test-time settings do not touch θ: a run resumed with others ends where it would have."""
     config = TrainConfig(algo="maml", steps=6, meta_batch=2, seed=3)
-    straight = final_params(config)
-    half = Training(config.model_copy(update={"steps": 3}))
-    for _ in half.run():
-        pass
-    half.save(tmp_path / "c.pt")
+    checkpoint = checkpoint_after(config, 3, tmp_path / "c.pt")
     retested = config.model_copy(update={"eval_inner_steps": 4, "eval_alpha": 0.05})
-    resumed = Training.resume(torch.load(tmp_path / "c.pt", weights_only=True), retested)
-    for _ in resumed.run():
-        pass
-    assert torch.equal(flatten(resumed.theta).detach(), straight)
+    assert torch.equal(resumed_params(checkpoint, retested), final_params(config))
     assert retested.hyper(evaluation=True).inner_steps == 4
     assert retested.hyper(evaluation=True).alpha == 0.05
     assert retested.hyper().alpha == config.alpha == 0.01
@@ -68,15 +70,9 @@ def test_the_outer_step_size_drops_tenfold_after_lr_drop_at(tmp_path):
     reptile = Training(TrainConfig(algo="reptile", beta=0.5, lr_drop_at=0))
     assert reptile.step_size() == pytest.approx(0.05)
 
-    half = Training(config.model_copy(update={"steps": 3}))  # no drop planned yet
-    for _ in half.run():
-        pass
-    half.save(tmp_path / "c.pt")
-    saved = torch.load(tmp_path / "c.pt", weights_only=True)
-    resumed = Training.resume(saved, dropped)  # set where it has not acted: the same run
-    for _ in resumed.run():
-        pass
-    assert torch.equal(flatten(resumed.theta).detach(), flatten(run.theta).detach())
+    saved = checkpoint_after(config, 3, tmp_path / "c.pt")  # no drop planned yet
+    # set where it has not acted yet: the same run as with it from the start
+    assert torch.equal(resumed_params(saved, dropped), flatten(run.theta).detach())
     with pytest.raises(ValueError, match="different configuration"):
         Training.resume(saved, config.model_copy(update={"lr_drop_at": 2}))  # would rewrite
 
