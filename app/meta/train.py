@@ -148,12 +148,9 @@ class Training:
         self.generator = torch.Generator().manual_seed(config.seed)
         initial = self.model.init(self.generator, dtype)  # drawn on the CPU: same θ anywhere
         self.theta = leaves({k: v.to(self.device) for k, v in initial.items()})
-        if self.algorithm.outer == "sgd":
-            self.optimizer = torch.optim.SGD(self.theta.values(), lr=config.beta)
-        else:
-            self.optimizer = torch.optim.Adam(self.theta.values(), lr=config.meta_lr)
-        self.outer_lr = self.optimizer.param_groups[0]["lr"]  # before any drop
         self.step = 0
+        outer = torch.optim.SGD if self.algorithm.outer == "sgd" else torch.optim.Adam
+        self.optimizer = outer(self.theta.values(), lr=self.step_size())
         self.seconds = 0.0
         self.pretrained = config.pretrain_steps == 0  # done, or nothing to do
         self.pretrain_seconds = 0.0
@@ -187,8 +184,9 @@ class Training:
         by 10 once ``config.lr_drop_at`` iterations are done. Letting the meta-optimiser's
         step size fall late in training is one of the remedies for MAML's training of
         Antoniou, Edwards & Storkey (ICLR 2019), who anneal it with a cosine."""
-        drop = self.config.lr_drop_at
-        return self.outer_lr / 10 if drop is not None and self.step >= drop else self.outer_lr
+        c = self.config
+        size = c.beta if self.algorithm.outer == "sgd" else c.meta_lr
+        return size / 10 if c.lr_drop_at is not None and self.step >= c.lr_drop_at else size
 
     def sample(self) -> TaskBatch:
         """The next meta-batch: K support and K query points, or K shots and Q queries."""
@@ -280,10 +278,7 @@ class Training:
                 seconds = time.perf_counter() - start
                 yield Pretraining(step, loss, seconds)
             if path:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                saved = {"body": on_cpu(body), "loss": loss, "seconds": seconds}
-                torch.save(saved, path.with_suffix(".tmp"))
-                path.with_suffix(".tmp").replace(path)
+                save_whole({"body": on_cpu(body), "loss": loss, "seconds": seconds}, path)
         with torch.no_grad():
             for k, v in self.theta.items():
                 if not is_body(k):
@@ -323,10 +318,7 @@ class Training:
         return [*self.earlier, current]
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        torch.save(self.state_dict(), tmp)
-        tmp.replace(path)
+        save_whole(self.state_dict(), path)
 
     @classmethod
     def resume(
@@ -373,6 +365,14 @@ class Training:
         ]
         run.started = (run.step, run.seconds)
         return run
+
+
+def save_whole(value, path: Path) -> None:
+    """``torch.save`` to a temporary file, then renamed: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(value, tmp)
+    tmp.replace(path)
 
 
 def on_cpu(value):
