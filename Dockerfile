@@ -137,10 +137,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     MAML_OMNIGLOT_DIR=/opt/maml/omniglot \
     MAML_MODELS_DIR=/opt/maml/models
 
-# Compile the app's bytecode (its files are read-only at run time) and make sure the
-# preprocessed cache still matches the copied zips, so the container starts without redoing it.
+# Compile the app's bytecode (its files are read-only at run time), compress the static assets
+# into the cache (gzip and brotli, once: app/assets.py) and make sure the preprocessed cache
+# still matches the copied zips, so the container starts without redoing either.
 WORKDIR /opt/maml
 RUN python -m compileall -q app \
+ && python -m app.assets > /dev/null \
  && python -c 'from pathlib import Path; from app.meta.tasks.omniglot import cache_key; key = cache_key(sorted(Path("omniglot").glob("images_*.zip"))); assert Path(f"cache/omniglot-{key}.npz").is_file(), "the Omniglot cache does not match the zips"'
 
 USER 10001:10001

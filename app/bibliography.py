@@ -8,6 +8,49 @@ REFERENCES: dict[str, dict] = {
         "venue": "ICML",
         "url": "https://arxiv.org/abs/1703.03400",
     },
+    "williams1992": {
+        "authors": ["Ronald J. Williams"],
+        "year": 1992,
+        "title": "Simple Statistical Gradient-Following Algorithms for Connectionist "
+        "Reinforcement Learning",
+        "venue": "Machine Learning 8",
+        "url": "https://doi.org/10.1007/BF00992696",
+    },
+    "duan2016": {
+        "authors": ["Yan Duan", "Xi Chen", "Rein Houthooft", "John Schulman", "Pieter Abbeel"],
+        "year": 2016,
+        "title": "Benchmarking Deep Reinforcement Learning for Continuous Control",
+        "venue": "ICML",
+        "url": "https://arxiv.org/abs/1604.06778",
+    },
+    "foerster2018": {
+        "authors": [
+            "Jakob Foerster",
+            "Gregory Farquhar",
+            "Maruan Al-Shedivat",
+            "Tim Rocktäschel",
+            "Eric P. Xing",
+            "Shimon Whiteson",
+        ],
+        "year": 2018,
+        "title": "DiCE: The Infinitely Differentiable Monte Carlo Estimator",
+        "venue": "ICML",
+        "url": "https://arxiv.org/abs/1802.05098",
+    },
+    "mao2019": {
+        "authors": [
+            "Jingkai Mao",
+            "Jakob Foerster",
+            "Tim Rocktäschel",
+            "Maruan Al-Shedivat",
+            "Gregory Farquhar",
+            "Shimon Whiteson",
+        ],
+        "year": 2019,
+        "title": "A Baseline for Any Order Gradient Estimation in Stochastic Computation Graphs",
+        "venue": "ICML",
+        "url": "https://arxiv.org/abs/1809.06901",
+    },
     "nichol2018": {
         "authors": ["Alex Nichol", "Joshua Achiam", "John Schulman"],
         "year": 2018,
@@ -134,10 +177,13 @@ REFERENCES: dict[str, dict] = {
     },
     "hospedales2021": {
         "authors": ["Timothy Hospedales", "Antreas Antoniou", "Paul Micaelli", "Amos Storkey"],
-        "year": 2021,
+        "year": 2022,
         "title": "Meta-Learning in Neural Networks: A Survey",
-        "venue": "IEEE Transactions on Pattern Analysis and Machine Intelligence",
-        "url": "https://arxiv.org/abs/2004.05439",
+        "venue": (
+            "IEEE Transactions on Pattern Analysis and Machine Intelligence 44(9), 5149–5169"
+            " (early access 2021)"
+        ),
+        "url": "https://doi.org/10.1109/TPAMI.2021.3079209",
     },
     "antoniou2019": {
         "authors": ["Antreas Antoniou", "Harrison Edwards", "Amos Storkey"],
@@ -172,6 +218,39 @@ REFERENCES: dict[str, dict] = {
         "title": "A Closer Look at Few-shot Classification",
         "venue": "ICLR",
         "url": "https://arxiv.org/abs/1904.04232",
+    },
+    "kao2022": {
+        "authors": ["Chia-Hsiang Kao", "Wei-Chen Chiu", "Pin-Yu Chen"],
+        "year": 2022,
+        "title": "MAML is a Noisy Contrastive Learner in Classification",
+        "venue": "ICLR",
+        "url": "https://openreview.net/forum?id=LDAwu17QaJz",
+    },
+    "triantafillou2020": {
+        "authors": [
+            "Eleni Triantafillou",
+            "Tyler Zhu",
+            "Vincent Dumoulin",
+            "Pascal Lamblin",
+            "Utku Evci",
+            "Kelvin Xu",
+            "Ross Goroshin",
+            "Carles Gelada",
+            "Kevin Swersky",
+            "Pierre-Antoine Manzagol",
+            "Hugo Larochelle",
+        ],
+        "year": 2020,
+        "title": "Meta-Dataset: A Dataset of Datasets for Learning to Learn from Few Examples",
+        "venue": "ICLR",
+        "url": "https://arxiv.org/abs/1903.03096",
+    },
+    "oreshkin2018": {
+        "authors": ["Boris N. Oreshkin", "Pau Rodríguez López", "Alexandre Lacoste"],
+        "year": 2018,
+        "title": "TADAM: Task Dependent Adaptive Metric for Improved Few-Shot Learning",
+        "venue": "NeurIPS",
+        "url": "https://arxiv.org/abs/1805.10123",
     },
     "ye2022": {
         "authors": ["Han-Jia Ye", "Wei-Lun Chao"],

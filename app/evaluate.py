@@ -14,12 +14,19 @@ fixed number of classes, can be tested with another ``--ways`` than it was train
 ``--update-card`` puts the new measurement into the model card beside the checkpoint, when
 the card describes this very checkpoint and the measurement uses the card's own settings:
 for a card measured before a change in how a method predicts.
+
+``--body models/bodies/NAME.pt`` tests a pre-trained Conv4 body alone, with the
+nearest-prototype rule of Prototypical networks and no meta-training: what pre-training by
+itself gives. With ``--update-card`` the result goes into the body's card (``NAME.json``).
+
+    python -m app.evaluate omniglot --body models/bodies/NAME.pt --ways 20 --update-card
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -27,9 +34,11 @@ from pathlib import Path
 import torch
 
 from app.meta.algorithms import REGISTRY
+from app.meta.config import OmniglotConfig
 from app.meta.evaluate import EVAL_SEED, evaluate_classification, evaluate_regression
 from app.meta.train import build_model, episodes, load_checkpoint
 
+BODY_QUERIES = 5  # query images per class, as the model cards are measured
 RESULTS = {"accuracy", "ci95", "mse", "diverged"}  # an eval block's measured values
 
 
@@ -54,7 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m app.evaluate", description=__doc__.split("\n")[0]
     )
     parser.add_argument("task", choices=["omniglot", "sinusoid"])
-    parser.add_argument("--checkpoint", type=Path, required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", type=Path)
+    source.add_argument(
+        "--body",
+        type=Path,
+        help="Omniglot: a pre-trained Conv4 body (models/bodies/*.pt), tested with a "
+        "nearest-prototype head and no meta-training",
+    )
     parser.add_argument("--shots", type=int, default=10)
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=EVAL_SEED)
@@ -69,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         "--update-card", action="store_true", help="write the result into the model card"
     )
     args = parser.parse_args(argv)
+    args.argv = argv
     torch.set_num_threads(args.threads)
+    if args.body:
+        return body_main(args)
     if not args.checkpoint.is_file():
         print(f"no checkpoint at {args.checkpoint}", file=sys.stderr)
         return 2
@@ -116,6 +135,45 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.out:
         args.out.write_text(text + "\n")
+    return 0
+
+
+def body_main(args: argparse.Namespace) -> int:
+    """A pre-trained body alone: Prototypical networks' nearest-prototype rule on its
+    features (Snell et al. 2017), no meta-training; ``--update-card`` keeps the result in
+    the body's card (``.json`` beside it), one entry per N and split."""
+    if not args.body.is_file():
+        print(f"no pre-trained body at {args.body}", file=sys.stderr)
+        return 2
+    saved = torch.load(args.body, weights_only=True)
+    config = OmniglotConfig(algo="protonet", ways=args.ways or 5, queries=BODY_QUERIES)
+    started = time.perf_counter()
+    evaluation = evaluate_classification(
+        REGISTRY["protonet"],
+        build_model(config),
+        saved["body"],
+        config.hyper(evaluation=True),
+        episodes(config, args.split),
+        shots=config.shots,
+        queries=config.queries,
+        episodes=args.tasks,
+        seed=args.seed,
+    )
+    if args.update_card:
+        path = args.body.with_suffix(".json")
+        card = json.loads(path.read_text()) if path.is_file() else {"body": args.body.name}
+        card |= {"pretrain_seconds": round(saved["seconds"], 2), "final_loss": saved["loss"]}
+        key = f"{config.ways}way-{args.split}"
+        card.setdefault("nearest_prototype", {})[key] = evaluation | {
+            "seconds": round(time.perf_counter() - started, 2),
+            "command": "python -m app.evaluate "
+            + shlex.join(sys.argv[1:] if args.argv is None else args.argv),
+        }
+        path.write_text(json.dumps(card, indent=2) + "\n")
+    result = {"body": str(args.body), "eval": evaluation}
+    print(json.dumps(result, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 

@@ -10,13 +10,11 @@ from functools import partial
 import torch
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import FileResponse
-from fastapi.staticfiles import StaticFiles
 
-from app import pages
+from app import assets, docs, pages
 from app.api import jobs as jobs_api
 from app.api import landscape as landscape_api
+from app.api import navigation as navigation_api
 from app.api import omniglot as omniglot_api
 from app.api import quiz as quiz_api
 from app.api import sinusoid as sinusoid_api
@@ -27,11 +25,11 @@ from app.jobs import JobManager
 from app.meta.config import TrainConfig
 from app.meta.train import Training
 from app.middleware import BodyLimit, RequestLog, SecurityHeaders
+from app.quiz import TaskTokens
 from app.ratelimit import RateLimiter
-from app.settings import ROOT, Settings
+from app.settings import Settings
 from app.store import AnswerStore
 from app.streams import training_events
-from app.vendor import PLOTLY_JS
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -61,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         warming.start()
         app.state.omniglot.start()
         app.state.answers = AnswerStore(settings.database)
+        app.state.tokens = TaskTokens.load(settings.quiz_key)
         manager.start()
         yield
         manager.stop()
@@ -68,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         warming.join()  # a thread still inside PyTorch at exit aborts the process
         app.state.omniglot.ready.wait()
 
-    app = FastAPI(title="MAML, explained", lifespan=lifespan)
+    app = FastAPI(title="MAML, explained", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.jobs = manager
     app.state.omniglot = omniglot
@@ -78,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cost_limiter = RateLimiter(settings.cost_per_minute)
     app.state.classifiers = Classifiers(settings.models_dir)
     app.add_exception_handler(RequestValidationError, validation_handler)
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(assets.GZipExceptAssets, minimum_size=1000)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog)
@@ -87,20 +86,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict:
         return {"status": "ok"}
 
-    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_js() -> FileResponse:
-        return FileResponse(
-            PLOTLY_JS,
-            media_type="text/javascript",
-            headers={"Cache-Control": "public, max-age=86400"},
-        )
-
+    app.include_router(docs.router)  # /docs and /redoc, served from this server
     app.include_router(jobs_api.router)
     app.include_router(sinusoid_api.router)
     app.include_router(quiz_api.router)
     app.include_router(omniglot_api.router)
     app.include_router(landscape_api.router)
-    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    app.include_router(navigation_api.router)
+    static = assets.catalogue(settings.cache_dir)  # hashed names, compressed once
+    app.add_route("/static/{path:path}", static.endpoint, ["GET", "HEAD"], include_in_schema=False)
     app.include_router(pages.router(settings))
     return app
 

@@ -57,15 +57,47 @@ class HTTPMiddleware:
 
 
 class SecurityHeaders(HTTPMiddleware):
-    """Adds the Content-Security-Policy (only this server's scripts and styles) and friends."""
+    """Adds the Content-Security-Policy (only this server's scripts and styles) and friends; a
+    response that sets its own policy (``/redoc``, :mod:`app.docs`) keeps it.
+
+    An exception that escapes the app before it answered is answered here, as a plain 500
+    with these headers too (and logged), instead of by Starlette's outermost error handler,
+    which would send it without them."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+                started = True
+                headers = list(message.get("headers", []))
+                own_policy = any(k.lower() == b"content-security-policy" for k, _ in headers)
+                message["headers"] = headers + [
+                    (k, v)
+                    for k, v in SECURITY_HEADERS
+                    if not (own_policy and k == b"content-security-policy")
+                ]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            if started:
+                raise
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            body = json.dumps({"detail": "internal server error"}).encode()
+            await send_with_headers(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send_with_headers({"type": "http.response.body", "body": body})
 
 
 class BodyLimit(HTTPMiddleware):

@@ -1,7 +1,9 @@
 """The article's pages: their order, titles, routes, and server-side rendering.
 
 A page is rendered once (Jinja, then :func:`app.article.typeset` for its math
-and citations) and kept; figures fill themselves in from the API at run time.
+and citations), compressed once and kept; it is served with a short lifetime and
+an ETag (:class:`app.assets.Encoded`), its assets by their hashed URLs. Figures
+fill themselves in from the API at run time.
 """
 
 from __future__ import annotations
@@ -11,21 +13,23 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.api.jobs import OMNIGLOT_WEB_ALGORITHMS
 from app.article import typeset
+from app.assets import Encoded, catalogue
 from app.bibliography import REFERENCES
 from app.meta import inner
 from app.meta.algorithms import ALGORITHMS, maml
 from app.meta.config import TrainConfig
-from app.results import OMNIGLOT_20WAY_1SHOT, measured_table
+from app.results import body_measurements, chart_points, measured_table
 from app.settings import Settings
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 REFERENCES_MARK = "<!--references-->"
+PAGE_CACHE = "public, max-age=60"  # short: a page names its assets, which change with a release
 SOURCE = {  # the engine's own code, shown on the MAML page
     "sgd_adapt": inspect.getsource(inner.sgd_adapt),
     "adapted_query_loss": inspect.getsource(maml.adapted_query_loss),
@@ -47,7 +51,7 @@ class Page:
 
 PAGES: tuple[Page, ...] = (
     Page("introduction", "Introduction", ("quiz.js",), plotly=False),
-    Page("why-model-agnostic", "Why model-agnostic", ("accuracy-chart.js",)),
+    Page("why-model-agnostic", "Why model-agnostic", ("accuracy-chart.js", "navigation-adapt.js")),
     Page(
         "maml",
         "MAML",
@@ -99,21 +103,29 @@ def render(slug: str, settings: Settings) -> str:
         algorithms=list(ALGORITHMS.values()),
         job_max_steps=settings.job_max_steps,
         measured=measured_table(settings.models_dir),
+        body=body_measurements(settings.models_dir),
         omniglot_web=OMNIGLOT_WEB_ALGORITHMS,
         omniglot_max_steps=settings.omniglot_job_max_steps,
         code=SOURCE,
-        published=OMNIGLOT_20WAY_1SHOT,
+        asset=catalogue(settings.cache_dir).url,
+        published=chart_points(),
     )
     result = typeset(html)
     return result.html.replace(REFERENCES_MARK, references_html(result.cited))
+
+
+@cache
+def encoded(slug: str, settings: Settings) -> Encoded:
+    """A page's HTML with its stored gzip and brotli forms and its ETag."""
+    return Encoded.of(render(slug, settings).encode(), "text/html; charset=utf-8", PAGE_CACHE)
 
 
 def router(settings: Settings) -> APIRouter:
     routes = APIRouter()
 
     def view(slug: str):
-        def handler() -> HTMLResponse:
-            return HTMLResponse(render(slug, settings))
+        def handler(request: Request) -> Response:
+            return encoded(slug, settings).response(request)
 
         handler.__name__ = f"page_{slug.replace('-', '_')}"
         return handler

@@ -1,8 +1,9 @@
 """Per-client rate limits: a token bucket per client address.
 
 A client may make ``rate`` requests per minute on average with bursts of up to
-``burst``; beyond that :meth:`RateLimiter.check` returns the seconds to wait,
-which the route answers as ``429`` with ``Retry-After``.
+``burst``; a costly request may count as several (``cost``); beyond that
+:meth:`RateLimiter.check` returns the seconds to wait, which the route answers as ``429``
+with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -20,16 +21,18 @@ class RateLimiter:
         self.buckets: dict[str, tuple[float, float]] = {}
         self.lock = threading.Lock()
 
-    def check(self, client: str) -> float:
-        """0 when the request may go ahead (and is counted), else seconds until it may."""
+    def check(self, client: str, cost: float = 1.0) -> float:
+        """0 when the request may go ahead (and is counted as ``cost`` requests), else seconds
+        until it may. A cost above the burst is charged as the whole burst."""
+        cost = min(cost, self.burst)
         now = time.monotonic()
         with self.lock:
             tokens, last = self.buckets.get(client, (self.burst, now))
             tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens < 1:
+            if tokens < cost:
                 self.buckets[client] = (tokens, now)
-                return (1 - tokens) / self.rate
-            self.buckets[client] = (tokens - 1, now)
+                return (cost - tokens) / self.rate
+            self.buckets[client] = (tokens - cost, now)
             if len(self.buckets) > self.clients:
                 self.buckets.pop(next(iter(self.buckets)))
             return 0.0

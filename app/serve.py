@@ -2,12 +2,18 @@
 
 On SIGINT or SIGTERM, running training jobs are cancelled first, so that every
 open stream ends with an ``error`` event and closes, and then uvicorn shuts down.
+
+The client address that rate limits and the request log use is the connection's own:
+``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only from the proxies listed in
+``MAML_FORWARDED_ALLOW_IPS`` (empty by default: from nobody). A request must arrive at a
+steady pace (:mod:`app.timeouts`).
 """
 
 import uvicorn
 
 from app.main import create_app
 from app.settings import Settings
+from app.timeouts import timed_protocol
 
 
 class Server(uvicorn.Server):
@@ -20,18 +26,27 @@ class Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def main() -> None:
-    settings = Settings.from_env()
-    app = create_app(settings)
-    config = uvicorn.Config(
+def server_config(settings: Settings, app) -> uvicorn.Config:
+    """How uvicorn serves ``app``: address, proxies trusted, timeouts."""
+    trusted = settings.forwarded_allow_ips.strip()
+    return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=10,
+        http=timed_protocol(settings.header_timeout, settings.body_timeout),
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or "127.0.0.1",  # unused unless proxy_headers
+        server_header=False,
     )
-    Server(config, app).run()
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    app = create_app(settings)
+    Server(server_config(settings, app), app).run()
 
 
 if __name__ == "__main__":

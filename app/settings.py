@@ -43,6 +43,9 @@ class Settings:
     classify_per_minute: int = 120
     cost_per_minute: int = 20
     max_body_bytes: int = 2_000_000
+    forwarded_allow_ips: str = ""
+    header_timeout: float = 10.0
+    body_timeout: float = 60.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -61,6 +64,11 @@ class Settings:
     @property
     def database(self) -> Path:
         return self.data_dir / "quiz.sqlite3"
+
+    @property
+    def quiz_key(self) -> Path:
+        """The key that signs quiz task tokens (made on first start; keep it with the data)."""
+        return self.data_dir / "quiz.key"
 
 
 KINDS = {"str": str, "int": int, "float": float, "bool": bool, "Path": Path}

@@ -2,14 +2,19 @@
 
 WAL journal with ``synchronous=FULL``: once :meth:`AnswerStore.add` returns, the
 answer is on disk and survives the process being killed. A task can be answered
-once; the task token is unique. A task whose answer was shown before anyone answered
-it (the MAML page's figure marks the right candidate) is :meth:`AnswerStore.reveal`-ed
-and takes no answer after that, so the readers' statistics count only honest guesses.
+once: it is stored under its canonical name ``"<ways>-<seed>"`` (see :mod:`app.quiz`), which is
+unique. Rows written before tokens were signed may name a task in another spelling
+(``5-0123``, Unicode digits); opening the store renames them, and moves a second answer to
+the same task into ``duplicates``, which no statistic counts. A task whose answer was
+shown before anyone answered it (the MAML page's figure marks the right candidate) is
+:meth:`AnswerStore.reveal`-ed and takes no answer after that, so the readers' statistics
+count only honest guesses.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 import threading
 import time
@@ -28,7 +33,22 @@ CREATE TABLE IF NOT EXISTS revealed (
     task TEXT PRIMARY KEY,
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS duplicates (
+    id INTEGER PRIMARY KEY,
+    task TEXT NOT NULL,
+    ways INTEGER NOT NULL,
+    correct INTEGER NOT NULL,
+    ms INTEGER NOT NULL,
+    created REAL NOT NULL
+);
 """
+OLD_SPELLING = re.compile(r"(5|20)-(\d{1,16})")
+
+
+def canonical(task: str) -> str | None:
+    """``"<ways>-<seed>"`` of a task named in an old spelling, or None if it is none."""
+    match = OLD_SPELLING.fullmatch(task)
+    return f"{int(match.group(1))}-{int(match.group(2))}" if match else None
 
 
 class AlreadyAnswered(Exception):
@@ -57,6 +77,30 @@ class AnswerStore:
         self.connection.execute("PRAGMA synchronous=FULL")
         self.connection.executescript(SCHEMA)
         self.lock = threading.Lock()
+        self.canonicalise()
+
+    def canonicalise(self) -> None:
+        """Rename tasks stored in another spelling; a second answer to one task moves to
+        ``duplicates``."""
+        rows = self.connection.execute("SELECT id, task FROM answers ORDER BY id").fetchall()
+        renames = [(i, canonical(t)) for i, t in rows if canonical(t) not in (None, t)]
+        if not renames:
+            return
+        with self.lock, self.connection:
+            self.connection.execute("BEGIN IMMEDIATE")
+            for row_id, task in renames:
+                taken = self.connection.execute(
+                    "SELECT 1 FROM answers WHERE task = ?", (task,)
+                ).fetchone()
+                if taken:
+                    self.connection.execute(
+                        "INSERT INTO duplicates SELECT * FROM answers WHERE id = ?", (row_id,)
+                    )
+                    self.connection.execute("DELETE FROM answers WHERE id = ?", (row_id,))
+                else:
+                    self.connection.execute(
+                        "UPDATE answers SET task = ? WHERE id = ?", (task, row_id)
+                    )
 
     def add(self, task: str, ways: int, correct: bool, ms: int) -> None:
         with self.lock:

@@ -7,23 +7,45 @@ projected to 2-D), ``landscape`` about 6 times (the meta-loss around the
 current parameters on two planes, with the path), then ``done`` with a summary.
 The trained parameters are passed on as a ``result`` pair, which the job keeps
 and never sends.
+
+A slow run also sends ``progress`` whenever a second has passed since the last one, and
+every long computation between two meta-iterations (a landscape, the final evaluation) is
+done in pieces with ``should_stop`` asked between them, so a cancelled job frees its worker
+after at most one piece: one meta-iteration, one row of a landscape grid or one slice of the
+final evaluation's tasks (:mod:`app.jobcost` bounds what each may cost).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import torch
 
 from app.jobs import Cancelled
 from app.meta.config import TrainConfig
+from app.meta.evaluate import (
+    EVAL_SEED,
+    QUERY_POINTS,
+    REPORTED_STEPS,
+    episode_accuracies,
+    finetune_losses,
+    mean_and_interval,
+)
 from app.meta.finetune import finetune_curves
-from app.meta.landscape import pca_plane, project, trajectory_matrix
-from app.meta.live import live_landscape
+from app.meta.landscape import (
+    grid_axes,
+    pca_plane,
+    plane_box,
+    plane_losses,
+    project,
+    random_plane,
+    trajectory_matrix,
+)
 from app.meta.params import Params, copied
 from app.meta.tasks.omniglot import Omniglot
-from app.meta.tasks.sinusoid import PROBE, grid, probe_task, sinusoid
-from app.meta.train import Evaluation, Progress, Snapshot, Training
+from app.meta.tasks.sinusoid import PROBE, SinusoidTasks, grid, probe_task, sinusoid
+from app.meta.train import Progress, Snapshot, Training, episodes
 
 PROGRESS_EVENTS = 200
 SNAPSHOT_EVENTS = 50
@@ -38,32 +60,109 @@ OMNIGLOT_EVALUATIONS = 5
 OMNIGLOT_EVAL_EPISODES = 30
 OMNIGLOT_FINAL_EPISODES = 100
 LANDSCAPE_SEED = 11
+LANDSCAPE_POINTS = 15  # the grid is LANDSCAPE_POINTS × LANDSCAPE_POINTS, computed row by row
+PROGRESS_SECONDS = 1.0  # at most this long without a progress event while training
+EVAL_SLICE = 100  # tasks of the final evaluation between two looks at should_stop
+
+
+def stopping(should_stop: Callable[[], bool]) -> None:
+    if should_stop():
+        raise Cancelled
 
 
 def rounded(values: torch.Tensor, digits: int = 4) -> list:
     return [round(v, digits) for v in values.tolist()]
 
 
-def landscape_event(run: Training, path: list[Params], tasks, step: int) -> dict:
-    """The meta-loss around θ on two planes (random directions and the path's PCA)."""
+def landscape_event(
+    run: Training, path: list[Params], tasks, step: int, should_stop: Callable[[], bool]
+) -> dict:
+    """The meta-loss around θ on two planes (random directions and the path's PCA), as
+    :func:`app.meta.live.live_landscape` computes it, one grid row at a time."""
     event = {"step": step, "inner_steps": run.hyper.inner_steps}
     for kind in ("random", "pca"):
-        view = live_landscape(
-            run.model,
-            path,
-            tasks,
-            run.config.alpha,
-            run.hyper.inner_steps,
-            kind,
-            seed=run.config.seed,
-        )
+        plane = pca_plane(path) if kind == "pca" else random_plane(path[-1], run.config.seed)
+        coords = project(trajectory_matrix(path), plane)
+        if kind == "random":
+            coords = coords - coords[-1]
+        box = plane_box(coords) if kind == "pca" else (-1.0, 1.0, -1.0, 1.0)
+        xs, ys = grid_axes(box, LANDSCAPE_POINTS, plane.origin.dtype)
+        rows = []
+        for i in range(len(ys)):
+            stopping(should_stop)
+            rows.append(
+                plane_losses(
+                    run.model,
+                    plane,
+                    tasks,
+                    xs,
+                    ys[i : i + 1],
+                    run.config.alpha,
+                    run.hyper.inner_steps,
+                )[0]
+            )
         event[kind] = {
-            "x": rounded(view.xs),
-            "y": rounded(view.ys),
-            "z": [rounded(row) for row in view.losses],
-            "path": [rounded(p) for p in view.path],
+            "x": rounded(xs),
+            "y": rounded(ys),
+            "z": [rounded(row) for row in rows],
+            "path": [rounded(p) for p in coords],
         }
     return event
+
+
+def final_evaluation(run: Training, should_stop: Callable[[], bool]) -> dict:
+    """:func:`app.meta.evaluate.evaluate_regression` on ``FINAL_EVAL_TASKS`` tasks, the same
+    tasks and numbers, fine-tuned a slice of tasks at a time."""
+    config, theta = run.config, run.theta
+    dtype = next(iter(theta.values())).dtype
+    generator = torch.Generator().manual_seed(EVAL_SEED)
+    batch = SinusoidTasks(dtype).sample(FINAL_EVAL_TASKS, config.shots, QUERY_POINTS, generator)
+    curves = []
+    for start in range(0, FINAL_EVAL_TASKS, EVAL_SLICE):
+        stopping(should_stop)
+        part = batch.slice(start, min(start + EVAL_SLICE, FINAL_EVAL_TASKS))
+        curves.append(finetune_losses(run.model, theta, part, config.alpha, max(REPORTED_STEPS)))
+    curve = torch.cat(curves, dim=1)
+    stats = {str(s): mean_and_interval(curve[s]) for s in REPORTED_STEPS}
+    return {
+        "tasks": FINAL_EVAL_TASKS,
+        "shots": config.shots,
+        "alpha": config.alpha,
+        "seed": EVAL_SEED,
+        "query_points": QUERY_POINTS,
+        "mse": {s: m for s, (m, _) in stats.items()},
+        "ci95": {s: c for s, (_, c) in stats.items()},
+        "diverged": {str(s): int((~curve[s].isfinite()).sum()) for s in REPORTED_STEPS},
+    }
+
+
+def validation(run: Training, count: int, should_stop: Callable[[], bool]) -> dict:
+    """Accuracy on ``count`` validation episodes, as :meth:`Training.evaluate` measures it
+    (the evaluation's α and inner steps, the same seed), one episode at a time."""
+    config = run.config
+    hyper = config.hyper(evaluation=True)
+    tasks = episodes(config, "val", run.data)
+    generator = torch.Generator().manual_seed(EVAL_SEED)
+    accuracies = []
+    for _ in range(count):
+        stopping(should_stop)
+        batch = tasks.sample(1, config.shots, config.queries, generator)
+        accuracies.append(
+            episode_accuracies(run.algorithm, run.model, run.theta, hyper, batch, run.batched)
+        )
+    accuracy, interval = mean_and_interval(torch.cat(accuracies))
+    return {
+        "split": "val",
+        "episodes": count,
+        "ways": config.ways,
+        "shots": config.shots,
+        "queries": config.queries,
+        "seed": EVAL_SEED,
+        "inner_steps": hyper.inner_steps,
+        "alpha": hyper.alpha if hyper.inner_steps else None,
+        "accuracy": accuracy,
+        "ci95": interval,
+    }
 
 
 def training_events(
@@ -80,28 +179,29 @@ def run_events(
     run: Training,
     should_stop: Callable[[], bool],
     evaluations: int,
-    eval_tasks: int,
+    evaluate: Callable[[], dict],
     evaluation_fields: Callable[[dict], dict],
     snapshot_events: Callable[[Snapshot, list, list[Params]], Iterator[tuple[str, dict]]],
 ) -> Iterator[tuple[str, dict]]:
-    """The events every run shares; returns the last meta-loss. ``evaluation_fields`` turns
-    an evaluation into ``progress`` fields; ``snapshot_events`` gives the events of a
-    snapshot, with the trajectory so far projected on its PCA plane."""
+    """The events every run shares; returns the last meta-loss. ``evaluate`` is run
+    ``evaluations`` times (and at the end), right after that step's progress event;
+    ``evaluation_fields`` turns its result into ``progress`` fields; ``snapshot_events``
+    gives the events of a snapshot, with the trajectory so far projected on its PCA plane."""
     steps = run.config.steps
     every = max(1, steps // PROGRESS_EVENTS)
+    eval_every = max(1, steps // evaluations)
     path: list[Params] = []
     loss = None
-    events = run.run(
-        eval_every=max(1, steps // evaluations),
-        eval_tasks=eval_tasks,
-        snapshot_every=max(1, steps // SNAPSHOT_EVENTS),
-    )
+    last_sent = time.monotonic()
+    events = run.run(snapshot_every=max(1, steps // SNAPSHOT_EVENTS))
     for event in events:
         if should_stop():
             raise Cancelled
         if isinstance(event, Progress):
             loss = event.loss
-            if event.step % every == 0 or event.step == steps:
+            due = time.monotonic() - last_sent >= PROGRESS_SECONDS
+            if event.step % every == 0 or event.step == steps or due:
+                last_sent = time.monotonic()
                 yield (
                     "progress",
                     {
@@ -111,16 +211,16 @@ def run_events(
                         "step_ms": round(event.step_ms, 3),
                     },
                 )
-        elif isinstance(event, Evaluation):
-            yield (
-                "progress",
-                {
-                    "step": event.step,
-                    "steps": steps,
-                    "loss": round(loss, 5),
-                    **evaluation_fields(event.eval),
-                },
-            )
+            if event.step % eval_every == 0 or event.step == steps:
+                yield (
+                    "progress",
+                    {
+                        "step": event.step,
+                        "steps": steps,
+                        "loss": round(loss, 5),
+                        **evaluation_fields(evaluate()),
+                    },
+                )
         elif isinstance(event, Snapshot):
             path.append(event.params)
             trajectory = [rounded(p) for p in project(trajectory_matrix(path), pca_plane(path))]
@@ -144,7 +244,7 @@ def omniglot_events(
         run,
         should_stop,
         OMNIGLOT_EVALUATIONS,
-        OMNIGLOT_EVAL_EPISODES,
+        lambda: validation(run, OMNIGLOT_EVAL_EPISODES, should_stop),
         lambda e: {"accuracy": e["accuracy"], "ci95": e["ci95"]},
         snapshot,
     )
@@ -154,7 +254,7 @@ def omniglot_events(
             "steps": config.steps,
             "seconds": round(run.seconds, 3),
             "loss": loss,
-            "eval": run.evaluate(OMNIGLOT_FINAL_EPISODES),
+            "eval": validation(run, OMNIGLOT_FINAL_EPISODES, should_stop),
         },
     )
 
@@ -187,12 +287,17 @@ def sinusoid_events(
             },
         )
         if len(path) % LANDSCAPE_EVERY == 1 or event.step == config.steps:
-            yield "landscape", landscape_event(run, path, tasks, event.step)
+            yield "landscape", landscape_event(run, path, tasks, event.step, should_stop)
 
     loss = yield from run_events(
-        run, should_stop, EVALUATIONS, EVAL_TASKS, lambda e: {"mse": e["mse"]}, snapshot
+        run,
+        should_stop,
+        EVALUATIONS,
+        lambda: run.evaluate(EVAL_TASKS),
+        lambda e: {"mse": e["mse"]},
+        snapshot,
     )
-    evaluation = run.evaluate(FINAL_EVAL_TASKS)
+    evaluation = final_evaluation(run, should_stop)
     yield "result", {"params": copied(run.theta)}
     yield (
         "done",

@@ -39,6 +39,7 @@ from tqdm import tqdm
 
 from app.meta.algorithms import REGISTRY
 from app.meta.config import OmniglotConfig, TrainConfig
+from app.meta.heads import HEADS
 from app.meta.tasks.omniglot import SPLITS
 from app.meta.train import (
     Evaluation,
@@ -46,8 +47,8 @@ from app.meta.train import (
     Progress,
     Training,
     load_checkpoint,
-    work_dir,
 )
+from app.settings import ROOT
 
 HYPER_FLAGS = (
     "meta_batch",
@@ -81,6 +82,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.add_argument(
             "--" + name.replace("_", "-"), type=kind, default=None, help=fields[name].description
         )
+    parser.add_argument("--head", choices=HEADS, help=fields["head"].description)
     parser.add_argument("--serial", action="store_true", help=fields["serial"].description)
     parser.add_argument("--no-rotations", action="store_true", help="Omniglot: no 90° turns")
     parser.add_argument("--out", type=Path, help="write the result (eval block) as JSON here")
@@ -95,7 +97,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--bodies",
         type=Path,
-        default=work_dir() / "pretrained-bodies",
+        default=ROOT / "models" / "bodies",
         help="where pre-trained bodies are kept and reused (default: %(default)s)",
     )
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -107,7 +109,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def config_from(args: argparse.Namespace) -> TrainConfig:
-    given = {n: getattr(args, n) for n in HYPER_FLAGS if getattr(args, n) is not None}
+    given = {n: getattr(args, n) for n in (*HYPER_FLAGS, "head") if getattr(args, n) is not None}
     kind = TrainConfig
     if args.task == "omniglot":
         given["rotations"] = not args.no_rotations

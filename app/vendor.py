@@ -1,4 +1,9 @@
-"""Third-party browser code served by this app: Plotly, from the ``plotly`` Python package.
+"""Third-party browser code served by this app: Plotly's cartesian build.
+
+``static/vendor/plotly.min.js`` is npm's ``plotly.js-cartesian-dist-min`` (its licence
+beside it), put there by ``scripts/vendor-plotly``: a package, never a CDN, and no install
+step. It registers every trace type the figures use (scatter, bar, heatmap, contour; a test
+checks) and is a third of the full bundle's size (``bench/plotly_build.py``).
 
 Plotly injects two inline ``<style>`` elements when it loads: an empty one that it
 fills through the CSSOM, and MapLibre's style sheet as text. The Content-Security-
@@ -15,10 +20,25 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import plotly
-
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+PLOTLY_JS = Path(__file__).resolve().parent.parent / "static" / "vendor" / "plotly.min.js"
 INLINE_STYLE = re.compile(r"\.textContent='((?:[^'\\]|\\.)*)'")
+FIGURES = PLOTLY_JS.parent.parent / "js"
+TRACE_MODULE = re.compile(r'moduleType:"trace",name:"(\w+)"')
+TRACE_TYPE = re.compile(r'^\s*\{?\s*type:\s*"(\w+)"', re.M)  # a trace object starts with its type
+NOT_TRACES = {"data", "log", "linear", "category", "date"}  # error bars' and axes' types
+
+
+def registered_trace_types(bundle: str) -> set[str]:
+    """The trace types a Plotly bundle registers."""
+    return set(TRACE_MODULE.findall(bundle))
+
+
+def used_trace_types(scripts: Path = FIGURES) -> set[str]:
+    """The trace types the figure modules draw (``scatter`` is Plotly's default)."""
+    found = {"scatter"}
+    for script in scripts.glob("*.js"):
+        found |= set(TRACE_TYPE.findall(script.read_text())) - NOT_TRACES
+    return found
 
 
 def csp_hash(text: str) -> str:

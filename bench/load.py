@@ -1,20 +1,30 @@
 """Load on loopback: page loads, training streams and classification calls, at once.
 
 Starts the real server (``python -m app.serve``) on a free loopback port with a
-temporary data folder and generous rate limits, then, with asyncio and httpx:
+temporary data folder and generous rate limits, then, with asyncio and httpx.
+Pages are loaded as a browser loads them (:func:`visit`): the HTML, then at once every
+script, style sheet and icon it names, with ``Accept-Encoding: gzip, deflate, br``. A
+*first* visit has nothing cached; a *repeat* visit asks only for what the first one's
+``Cache-Control`` did not let it keep (``immutable`` or a lifetime of a day or more),
+conditionally where it got an ETag or Last-Modified.
 
-1. 100 concurrent page loads on the idle server (GET of every page in turn);
+0. the server's CPU time (user + system, from ``/proc``) per first visit of each page,
+   ``--visits`` visits of each one after another on the idle server;
+1. 100 concurrent first visits on the idle server (every page in turn), then 100
+   concurrent repeat visits;
 2. 50 concurrent classification calls (5-way 1-shot episodes of real Omniglot
    drawings, fetched through the quiz, cycling through the served models);
 3. 20 concurrent training streams (POST /api/jobs, distinct seeds, each SSE stream
    read to its ``done`` or ``error`` event), and, once training has started,
-   100 concurrent page loads again: the pages' latency while training runs.
+   100 concurrent first visits again: the pages' latency while training runs.
 
-Prints per group: count, errors, refusals (429), p50 and p95 latency in ms, and the
-ratio of the pages' p95 under training to their idle p95. Everything is bounded:
-each request has a timeout and the whole run ``--budget`` seconds (default 300).
+Prints per group: count, errors, refusals (429), p50 and p95 latency in ms and the bytes
+received per visit, and the ratio of the first visits' p95 under training to their idle
+p95. Everything is bounded: each request has a timeout and the whole run ``--budget``
+seconds (default 300). ``--root`` serves another checkout of the app (a baseline).
 
-    .venv/bin/python bench/load.py [--steps 300] [--meta-batch 10] [--budget 300]
+    .venv/bin/python bench/load.py [--steps 300] [--meta-batch 10] [--budget 300] \
+        [--visits 5] [--root DIR]
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import base64
 import itertools
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -40,11 +51,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.pages import PAGES  # noqa: E402
+from app.settings import Settings  # noqa: E402
 
 PAGE_LOADS = 100
 CLASSIFY_CALLS = 50
 TRAINING_STREAMS = 20
 REQUEST_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+BROWSER = {"Accept-Encoding": "gzip, deflate, br"}  # what Chromium sends
+ASSET = re.compile(r'<(?:script[^>]+src|link[^>]+href)="(/[^"]+)"')
+KEEP = re.compile(r"immutable|max-age=(\d+)")
 STREAM_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=10.0, pool=60.0)
 
 
@@ -68,6 +83,7 @@ class Group:
     errors: list[str] = field(default_factory=list)
     refused: int = 0  # 429: the server said "not now", as designed
     note: str = ""
+    received: list[int] = field(default_factory=list)  # bytes per visit, as sent
 
     @property
     def count(self) -> int:
@@ -76,9 +92,10 @@ class Group:
     def line(self) -> str:
         p50 = f"{percentile(self.ms, 50):8.0f}" if self.ms else "       -"
         p95 = f"{percentile(self.ms, 95):8.0f}" if self.ms else "       -"
+        kb = f"{sum(self.received) / len(self.received) / 1024:8.0f}" if self.received else " " * 8
         return (
             f"{self.name:<28} {self.count:>5} {len(self.errors):>6} {self.refused:>7} "
-            f"{p50} {p95}  {self.note}"
+            f"{p50} {p95} {kb}  {self.note}"
         ).rstrip()
 
 
@@ -97,9 +114,128 @@ async def timed(group: Group, call) -> None:
         group.ms.append((time.perf_counter() - start) * 1000)
 
 
-async def page_loads(client: httpx.AsyncClient, group: Group, n: int = PAGE_LOADS) -> None:
+class Kept(dict):
+    """What a browser keeps from a first visit: URL → the headers it may revalidate with, or
+    None for a response it may reuse without asking."""
+
+
+RETRIED = [0]  # GETs sent again after a kept-alive connection closed under them
+
+
+async def fetch(client: httpx.AsyncClient, url: str, kept: Kept | None) -> tuple[int, str]:
+    """(bytes as sent, the body when it is HTML); raises on an error status. Like a browser, it
+    sends a GET once more when the connection drops before any answer (uvicorn closes a
+    kept-alive connection after 5 s idle, possibly as the client reuses it)."""
+    try:
+        return await fetch_once(client, url, kept)
+    except (httpx.ReadError, httpx.RemoteProtocolError):
+        RETRIED[0] += 1
+        return await fetch_once(client, url, kept)
+
+
+async def fetch_once(client: httpx.AsyncClient, url: str, kept: Kept | None) -> tuple[int, str]:
+    headers = dict(BROWSER)
+    if kept is not None and url in kept:
+        headers.update(kept[url])
+    async with client.stream("GET", url, headers=headers) as response:
+        if response.status_code >= 400:
+            raise httpx.HTTPStatusError(
+                f"{response.status_code} for {url}", request=response.request, response=response
+            )
+        if response.headers.get("content-type", "").startswith("text/html"):
+            await response.aread()  # decoded: its asset URLs are read from it
+            body, size = response.text, response.num_bytes_downloaded
+        else:  # the browser would decode the rest; the load test need not
+            size, body = sum([len(chunk) async for chunk in response.aiter_raw()]), ""
+        if kept is None or response.status_code == 304:
+            return size, body
+        control = response.headers.get("cache-control", "")
+        lifetime = KEEP.search(control)
+        if lifetime and (lifetime[0] == "immutable" or int(lifetime[1]) >= 86400):
+            kept[url] = None
+        else:
+            validators = {
+                "If-None-Match": response.headers.get("etag"),
+                "If-Modified-Since": response.headers.get("last-modified"),
+            }
+            kept[url] = {k: v for k, v in validators.items() if v}
+        return size, body
+
+
+async def visit(client: httpx.AsyncClient, path: str, kept: Kept | None = None) -> int:
+    """One page load as a browser does it; returns the bytes received. ``kept`` empty: a first
+    visit, which fills it; ``kept`` filled: a repeat visit, asking only for what it must."""
+    if kept is not None and kept.get(path, {}) is None:
+        return 0
+    size, html = await fetch(client, path, kept)
+    assets = ASSET.findall(html) if html else [url for url in kept or () if url != path]
+    wanted = [url for url in assets if kept is None or kept.get(url, {}) is not None]
+    sizes = await asyncio.gather(*(fetch(client, url, kept) for url in wanted))
+    return size + sum(s for s, _ in sizes)
+
+
+async def timed_visit(group: Group, client: httpx.AsyncClient, path: str, kept=None) -> None:
+    start = time.perf_counter()
+    try:
+        size = await visit(client, path, kept)
+    except (httpx.HTTPError, OSError) as error:
+        group.errors.append(f"{path}: {type(error).__name__}: {error}")
+        return
+    group.ms.append((time.perf_counter() - start) * 1000)
+    group.received.append(size)
+
+
+async def page_loads(
+    client: httpx.AsyncClient,
+    group: Group,
+    n: int = PAGE_LOADS,
+    kept: dict | None = None,
+    pid: int | None = None,
+) -> None:
+    """``n`` concurrent visits, every page in turn: first visits, or repeat visits of what
+    ``kept`` (path → Kept) holds. With the server's ``pid``, the note says how much CPU the
+    server and this process spent meanwhile (the rest of the wall time is waiting for a core)."""
     paths = itertools.islice(itertools.cycle(page.path for page in PAGES), n)
-    await asyncio.gather(*(timed(group, lambda p=p: client.get(p)) for p in paths))
+    server, own, wall = cpu_seconds(pid) if pid else 0.0, time.process_time(), time.perf_counter()
+    await asyncio.gather(
+        *(timed_visit(group, client, p, None if kept is None else kept[p]) for p in paths)
+    )
+    if pid:
+        group.note = (
+            f"CPU s: server {cpu_seconds(pid) - server:.2f}, bench "
+            f"{time.process_time() - own:.2f}, in {time.perf_counter() - wall:.1f} s"
+        )
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far, all its threads, user + system."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def quiet(pid: int, limit: float = 60.0) -> None:
+    """Waits (at most ``limit`` s) until the server uses under 1% of a core: its start-up
+    work (warm-up, Omniglot) must not be counted as the pages'."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = cpu_seconds(pid)
+        await asyncio.sleep(1.0)
+        if cpu_seconds(pid) - before < 0.011:
+            return
+
+
+async def first_visit_cpu(base: str, pid: int, visits: int) -> dict[str, float]:
+    """Server CPU ms per first visit of each page (``visits`` each, one after another, each
+    from a fresh client: new connections, nothing cached)."""
+    await quiet(pid)
+    result = {}
+    for page in PAGES:
+        before = cpu_seconds(pid)
+        for _ in range(visits):
+            async with client(base) as http:
+                await visit(http, page.path, Kept())
+        result[page.slug] = (cpu_seconds(pid) - before) * 1000 / visits
+    return result
 
 
 async def episodes(client: httpx.AsyncClient, count: int = 5) -> list[tuple[list[str], str]]:
@@ -179,25 +315,35 @@ async def train(
 def client(base: str) -> httpx.AsyncClient:
     """A fresh client (its own connections) per group, as separate readers would have: a
     pooled connection left idle past uvicorn's keep-alive (5 s) may be closed as it is reused."""
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    limits = httpx.Limits(max_connections=800, max_keepalive_connections=800)  # readers × 6-8
     return httpx.AsyncClient(base_url=base, timeout=REQUEST_TIMEOUT, limits=limits)
 
 
-async def run(base: str, steps: int, meta_batch: int, groups: list[Group]) -> None:
-    """Fills ``groups`` as it goes, so that a run cut short by the budget still reports."""
+async def run(
+    base: str, pid: int, args: argparse.Namespace, groups: list[Group], cpu: dict
+) -> None:
+    """Fills ``groups`` and ``cpu`` as it goes, so that a run cut short still reports."""
+    steps, meta_batch = args.steps, args.meta_batch
+    kept = {page.path: Kept() for page in PAGES}
     async with client(base) as http:
         for page in PAGES:  # each page is rendered once and kept: do not time the first render
-            (await http.get(page.path)).raise_for_status()
-        idle = Group("pages, idle")
+            await visit(http, page.path, kept[page.path])
+    cpu.update(await first_visit_cpu(base, pid, args.visits))
+    async with client(base) as http:
+        idle = Group("first visits, idle")
         groups.append(idle)
-        await page_loads(http, idle)
+        await page_loads(http, idle, pid=pid)
+    async with client(base) as http:
+        repeat = Group("repeat visits, idle")
+        groups.append(repeat)
+        await page_loads(http, repeat, kept=kept, pid=pid)
     async with client(base) as http:
         classified = Group("classify (5-way 1-shot)")
         groups.append(classified)
         await classify(http, classified)
 
     async with client(base) as http, client(base) as pages:
-        busy = Group("pages, while training")
+        busy = Group("first visits, training")
         streams, first_event = Group("training streams (to done)"), Group("training: first event")
         groups.extend([busy, streams, first_event])
         started = asyncio.Event()
@@ -217,9 +363,9 @@ async def run(base: str, steps: int, meta_batch: int, groups: list[Group]) -> No
         ]
         try:
             await asyncio.wait_for(started.wait(), 60)
-            await page_loads(pages, busy)
+            await page_loads(pages, busy, pid=pid)
             still_training = sum(not t.done() for t in training)
-            busy.note = f"{still_training}/{TRAINING_STREAMS} streams still open at its end"
+            busy.note += f"; {still_training}/{TRAINING_STREAMS} streams still open at its end"
             await asyncio.gather(*training)
         finally:
             unfinished = sum(not t.done() for t in training)
@@ -228,7 +374,7 @@ async def run(base: str, steps: int, meta_batch: int, groups: list[Group]) -> No
             streams.errors += ["unfinished within the budget"] * unfinished
 
 
-def start_server(data_dir: str) -> tuple[subprocess.Popen, str]:
+def start_server(data_dir: str, root: Path = ROOT) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = dict(
         os.environ,
@@ -242,9 +388,14 @@ def start_server(data_dir: str) -> tuple[subprocess.Popen, str]:
         MAML_QUIZ_ANSWERS_PER_MINUTE="10000",
         MAML_OMNIGLOT_DOWNLOAD="false",
     )
+    if root != ROOT:  # another checkout: this one's data and models
+        settings = Settings.from_env()
+        env.setdefault("MAML_OMNIGLOT_DIR", str(settings.omniglot_dir))
+        env.setdefault("MAML_CACHE_DIR", str(settings.cache_dir))
+        env.setdefault("MAML_MODELS_DIR", str(settings.models_dir))
     log = open(Path(data_dir) / "server.log", "wb")  # noqa: SIM115 (closed with the process)
     server = subprocess.Popen(
-        [sys.executable, "-m", "app.serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "app.serve"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -267,14 +418,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="meta-iterations per job")
     parser.add_argument("--meta-batch", type=int, default=10)
     parser.add_argument("--budget", type=float, default=300, help="seconds for the whole run")
+    parser.add_argument("--visits", type=int, default=5, help="first visits per page for CPU")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to serve")
     args = parser.parse_args()
     groups: list[Group] = []
+    cpu: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="maml-load-") as data_dir:
         began = time.monotonic()
-        server, base = start_server(data_dir)
+        server, base = start_server(data_dir, args.root.resolve())
         try:
             left = args.budget - (time.monotonic() - began)
-            asyncio.run(asyncio.wait_for(run(base, args.steps, args.meta_batch, groups), left))
+            asyncio.run(asyncio.wait_for(run(base, server.pid, args, groups, cpu), left))
         except TimeoutError:
             print(f"stopped at the budget of {args.budget:.0f} s; partial results")
         finally:
@@ -287,13 +441,22 @@ def main() -> None:
             log = (Path(data_dir) / "server.log").read_text(errors="replace")
         if any(group.errors for group in groups) and log.strip():
             print("server log (last 3000 characters):\n" + log[-3000:])
-    print(f"{'group':<28} {'count':>5} {'errors':>6} {'refused':>7} {'p50 ms':>8} {'p95 ms':>8}")
+    if cpu:
+        print(f"server CPU per first visit (ms, mean of {args.visits}):")
+        print("  " + ", ".join(f"{slug} {ms:.1f}" for slug, ms in cpu.items()))
+        print(f"  max {max(cpu.values()):.1f}, mean {sum(cpu.values()) / len(cpu):.1f}")
+    print(
+        f"{'group':<28} {'count':>5} {'errors':>6} {'refused':>7} {'p50 ms':>8} {'p95 ms':>8}"
+        f" {'kB/visit':>8}"
+    )
     for group in groups:
         print(group.line())
-    idle, busy = (groups + [Group("-")] * 3)[0], (groups + [Group("-")] * 3)[2]
-    if idle.ms and busy.ms:
+    print(f"GETs sent again after their connection dropped: {RETRIED[0]}")
+    named = {group.name: group for group in groups}
+    idle, busy = named.get("first visits, idle"), named.get("first visits, training")
+    if idle and busy and idle.ms and busy.ms:
         ratio = percentile(busy.ms, 95) / percentile(idle.ms, 95)
-        print(f"page p95 while training / idle p95: {ratio:.2f}")
+        print(f"first-visit p95 while training / idle p95: {ratio:.2f}")
     for group in groups:
         for error in group.errors[:5]:
             print(f"  {group.name}: {error}")

@@ -199,10 +199,13 @@ def test_adapt_shows_the_answer_only_of_tasks_no_one_can_answer_afterwards(clien
         ({"task": "7-1"}, "task"),
         ({"task": "5-1; DROP TABLE answers"}, "task"),
         ({"task": "5-9999999999999999"}, "task"),  # well formed, but no seed this server uses
-        ({"task": "5-1", "steps": 100}, "steps"),
+        ({"task": "5-1"}, "task"),  # a token this server never issued
+        ({"task": "ISSUED", "steps": 100}, "steps"),
     ],
 )
 def test_adapt_rejects_bad_or_unknown_tasks_naming_the_field(client, body, field):
+    if body.get("task") == "ISSUED":
+        body = dict(body, task=client.get("/api/quiz/task").json()["task"])
     response = client.post("/api/omniglot/adapt", json=body)
     assert response.status_code == 422
     answer = response.json()
@@ -211,11 +214,13 @@ def test_adapt_rejects_bad_or_unknown_tasks_naming_the_field(client, body, field
 
 def test_adapt_is_rate_limited_and_needs_a_maml_model(tmp_path):
     with TestClient(create_app(Settings(data_dir=tmp_path, classify_per_minute=4))) as c:
-        codes = [c.post("/api/omniglot/adapt", json={"task": f"5-{i}"}) for i in range(4)]
+        tasks = [c.get("/api/quiz/task").json()["task"] for _ in range(4)]
+        codes = [c.post("/api/omniglot/adapt", json={"task": task}) for task in tasks]
     limited = [r for r in codes if r.status_code == 429]
     assert limited and int(limited[0].headers["retry-after"]) >= 1
     assert codes[0].status_code != 429
     settings = Settings(data_dir=tmp_path / "d", models_dir=tmp_path / "none")
     with TestClient(create_app(settings)) as c:
-        response = c.post("/api/omniglot/adapt", json={"task": "20-3"})
+        task = c.get("/api/quiz/task?ways=20").json()["task"]
+        response = c.post("/api/omniglot/adapt", json={"task": task})
     assert response.status_code == 503 and "20-way MAML" in response.json()["detail"]

@@ -5,7 +5,7 @@ import torch
 
 from app.meta.algorithms import Hyper, imaml
 from app.meta.inner import task_losses
-from app.meta.params import first, flatten, unflatten
+from app.meta.params import first, flatten, stack, unflatten
 
 
 @pytest.fixture
@@ -13,7 +13,7 @@ def solved(smooth_mlp, theta64, batch64):
     hp = Hyper(inner_steps=1500, alpha=0.05, lam=4.0, cg_steps=80)
     one = batch64.slice(0, 1)
     losses = task_losses(smooth_mlp)
-    phi = imaml.inner_solution(losses, theta64, one, hp)
+    phi = imaml.inner_solution(losses, stack(theta64, 1), one, hp)
     phi_flat = flatten(first(phi)).detach()
     like = {k: v.detach() for k, v in first(phi).items()}
 

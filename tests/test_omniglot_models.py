@@ -8,9 +8,11 @@ import torch
 from fastapi.testclient import TestClient
 
 from app import evaluate
+from app.classifiers import Classifiers
 from app.main import create_app
 from app.meta.config import config_from_dict
-from app.meta.train import load_checkpoint
+from app.meta.tasks.omniglot import OmniglotTasks
+from app.meta.train import load_checkpoint, omniglot_data
 from app.settings import ROOT
 from tests.test_omniglot_training import needs_data
 
@@ -48,6 +50,73 @@ def test_the_best_methods_reach_the_targets():
     assert best("optimisation", 20) >= 0.93
 
 
+# Every method's served model within 2 (5-way) or 4 (20-way) points of its published
+# accuracy; MANN's 20-way has no published number (None). A row not reached yet is an
+# expected failure, strictly: it fails the suite once it holds, so it is moved up.
+TARGETS = {
+    ("maml", 5): 0.967,
+    ("maml", 20): 0.918,
+    ("fomaml", 5): 0.963,
+    ("fomaml", 20): 0.854,
+    ("reptile", 5): 0.957,
+    ("reptile", 20): 0.854,
+    ("imaml", 5): 0.972,
+    ("imaml", 20): 0.905,
+    ("protonet", 5): 0.968,
+    ("protonet", 20): 0.920,
+    ("matching", 5): 0.961,
+    ("matching", 20): 0.898,
+    ("siamese", 5): 0.953,
+    ("siamese", 20): 0.841,
+    ("mann", 5): 0.808,
+}
+NOT_YET: set[tuple[str, int]] = {
+    ("reptile", 5),
+    ("reptile", 20),
+    ("imaml", 5),
+    ("imaml", 20),
+    ("siamese", 5),
+    ("siamese", 20),
+}
+
+
+@pytest.mark.parametrize(
+    "method, ways",
+    [
+        pytest.param(*key, marks=[pytest.mark.xfail(strict=True)] if key in NOT_YET else [])
+        for key in TARGETS
+    ],
+    ids=lambda v: str(v),
+)
+def test_each_method_reaches_its_published_level(method, ways):
+    info = card(MODELS / f"omniglot-{method}-{ways}way-1shot.json")
+    assert info["eval"]["accuracy"] >= TARGETS[method, ways]
+
+
+@needs_data
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("path", CARDS, ids=lambda p: p.stem)
+def test_served_model_agrees_with_its_card_on_other_episodes(path):
+    """Episodes the card never saw (another seed), through the classifier the classify
+    endpoint serves: within twice the card's interval plus a point, or the checkpoint is not
+    the model its card measured."""
+    info = card(path)
+    ways = info["config"]["ways"]
+    served = Classifiers(MODELS).get(path.stem)
+    tasks = OmniglotTasks(omniglot_data(), "test", ways, rotations=False)
+    queries = info["eval"]["queries"]
+    batch = tasks.sample(200 if ways == 5 else 100, 1, queries, torch.Generator().manual_seed(4242))
+    right = [
+        (served.probabilities(batch.xs[i], batch.ys[i], batch.xq[i]).argmax(-1) == batch.yq[i])
+        .float()
+        .mean()
+        for i in range(len(batch))
+    ]
+    fresh = torch.stack(right).mean().item()
+    assert fresh == pytest.approx(info["eval"]["accuracy"], abs=2 * info["eval"]["ci95"] + 0.01)
+
+
 @needs_data
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["protonet-5way", "maml-5way"])
@@ -70,7 +139,7 @@ def test_the_comparison_table_shows_each_card_and_where_it_was_trained():
     accuracy = 100 * protonet["eval"]["accuracy"]
     assert f"{accuracy:.1f} ± {100 * protonet['eval']['ci95']:.1f}" in html
     assert f"{protonet['budget']['steps_done']:,} steps" in html
-    assert "min on CPU + GPU" in html and "min on CPU," in html
+    assert "min on CPU + GPU" in html and "min on CPU;" in html
     for path in CARDS:
         info = card(path)
         if info["config"].get("pretrain_steps"):

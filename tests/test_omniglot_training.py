@@ -160,3 +160,20 @@ def test_batched_evaluation_equals_the_loop(algo):
     loop = run.evaluate(20)
     run.batched = True
     assert run.evaluate(20)["accuracy"] == pytest.approx(loop["accuracy"], abs=1e-12)
+
+
+@needs_data
+@pytest.mark.slow
+@pytest.mark.parametrize("algo", ["fomaml", "reptile", "imaml"])
+def test_a_run_with_prototype_heads_resumes_where_a_straight_run_ends(tmp_path, algo):
+    """``--head proto`` is part of the configuration: the card records it, and a run
+    interrupted after 2 steps ends with the parameters of one that was not."""
+    head = ("--head", "proto", "--inner-steps", "2")
+    assert train.main(cli(tmp_path / "straight", algo, 4, *head)) == 0
+    assert train.main(cli(tmp_path / "resumed", algo, 2, *head)) == 0
+    assert train.main(cli(tmp_path / "resumed", algo, 4, *head)) == 0
+    card = json.loads((tmp_path / "resumed" / "m.json").read_text())
+    assert card["config"]["head"] == "proto" and "--head proto" in card["command"]
+    straight = torch.load(tmp_path / "straight" / "m.pt", weights_only=True)["params"]
+    resumed = torch.load(tmp_path / "resumed" / "m.pt", weights_only=True)["params"]
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)

@@ -18,10 +18,11 @@ from app.meta.train import Progress, Training, load_checkpoint, omniglot_data
 from tests.test_omniglot_training import cli, needs_data
 
 
-def test_only_optimisation_based_omniglot_learners_pretrain():
-    assert OmniglotConfig(algo="maml", pretrain_steps=10).pretrain_steps == 10
+def test_only_omniglot_learners_with_a_conv4_body_pretrain():
+    for algo in ("maml", "fomaml", "reptile", "imaml", "protonet", "matching", "siamese"):
+        assert OmniglotConfig(algo=algo, pretrain_steps=10).pretrain_steps == 10
     for bad in (
-        lambda: OmniglotConfig(algo="protonet", pretrain_steps=10),
+        lambda: OmniglotConfig(algo="mann", pretrain_steps=10),
         lambda: TrainConfig(algo="maml", pretrain_steps=10),
     ):
         with pytest.raises(ValidationError, match="pretrain_steps must be 0"):
@@ -83,14 +84,16 @@ def test_a_run_pretrains_once_then_meta_trains_as_without(tmp_path):
 
 
 @needs_data
-def test_other_learners_reuse_a_kept_body(tmp_path):
-    """The body depends on the seed, steps, width and turns only: FOMAML's serves Reptile's
-    20-way run, bit for bit what pre-training would have made, with its time."""
+@pytest.mark.parametrize("learner", ["reptile", "siamese"])
+def test_other_learners_reuse_a_kept_body(tmp_path, learner):
+    """The body depends on the seed, steps, width and turns only: FOMAML's serves a 20-way
+    run of Reptile or of a metric learner, bit for bit what pre-training would have made,
+    with its time."""
     config = OmniglotConfig(algo="fomaml", ways=5, queries=3, channels=8, pretrain_steps=3)
     first = Training(config, bodies=tmp_path)
     assert [e.reused for e in first.pretrain()] == [False] * 3
     assert len(list(tmp_path.glob("conv4-8-seed0-3steps-turns-*.pt"))) == 1
-    other = config.model_copy(update={"algo": "reptile", "ways": 20})
+    other = config.model_copy(update={"algo": learner, "ways": 20})
     fresh, kept = Training(other), Training(other, bodies=tmp_path)
     list(fresh.pretrain())
     assert [(e.step, e.reused) for e in kept.pretrain()] == [(3, True)]

@@ -34,9 +34,11 @@ async def validation_handler(request: Request, error: RequestValidationError) ->
     return invalid(list(error.errors()))
 
 
-def enforce_rate(request: Request, limiter, what: str) -> None:
-    """Count this request against the client's budget; 429 with Retry-After when spent."""
-    wait = limiter.check(request.client.host if request.client else "unknown")
+def enforce_rate(request: Request, limiter, what: str, cost: float = 1.0) -> None:
+    """Count this request (as ``cost`` requests) against the client's budget; 429 with
+    Retry-After when spent. The client is the connection's address, or the one a trusted
+    proxy forwarded (``MAML_FORWARDED_ALLOW_IPS``, applied by uvicorn in :mod:`app.serve`)."""
+    wait = limiter.check(request.client.host if request.client else "unknown", cost)
     if wait:
         raise HTTPException(
             429,

@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import Discriminator, Field, Tag
+from pydantic import ConfigDict, Discriminator, Field, Tag
 
 from app.api.errors import enforce_rate, invalid
+from app.jobcost import cost_problem
 from app.jobs import Job, JobManager, QueueFull
 from app.meta.config import OmniglotConfig, TrainConfig
 
@@ -34,17 +35,36 @@ def sse(index: int | None, name: str, data: dict) -> str:
     return f"{head}event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
+# Strict types: JSON true is no integer (it would start a 1-step job), "3" no number.
+STRICT = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
 class SinusoidJob(TrainConfig):
+    model_config = STRICT
+
     task: Literal["sinusoid"] = Field("sinusoid", description="task family")
 
 
-def task_of(value) -> str:
-    return value.get("task", "sinusoid") if isinstance(value, dict) else value.task
+class OmniglotJob(OmniglotConfig):
+    model_config = STRICT
+
+
+def task_of(value) -> str | None:
+    """The union's tag; None (pydantic's "not an object" error, a 422) for anything that is
+    neither a JSON object nor a configuration."""
+    if isinstance(value, dict):
+        return value.get("task", "sinusoid")
+    return getattr(value, "task", None)
 
 
 JobRequest = Annotated[
-    Annotated[SinusoidJob, Tag("sinusoid")] | Annotated[OmniglotConfig, Tag("omniglot")],
-    Discriminator(task_of),
+    Annotated[SinusoidJob, Tag("sinusoid")] | Annotated[OmniglotJob, Tag("omniglot")],
+    Discriminator(
+        task_of,
+        custom_error_type="job_request",
+        custom_error_message="Input should be a JSON object whose task is one of "
+        "'sinusoid', 'omniglot' (default 'sinusoid')",
+    ),
 ]
 OMNIGLOT_WEB_ALGORITHMS = ("protonet", "fomaml")
 OMNIGLOT_WEB_MAX_BATCH = 4
@@ -77,6 +97,9 @@ def web_limits(config: TrainConfig, settings) -> dict | None:
             "msg": f"Input should be less than or equal to {limit} for {config.task} jobs "
             "on this server",
         }
+    too_heavy = cost_problem(config)
+    if too_heavy:
+        return {"loc": ["body"], "type": "value_error", "msg": too_heavy}
     return None
 
 

@@ -6,23 +6,34 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import math
+import re
+import warnings
 from collections import Counter
 from typing import Annotated
 
 import torch
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from app.api.errors import enforce_rate, invalid
-from app.api.quiz import drawing_url, omniglot
-from app.meta.tasks.drawings import model_input
-from app.quiz import TOKEN, BadToken, make_task
+from app.api.quiz import drawing_url, issued_task, task_key
+from app.meta.tasks.drawings import MAX_SIDE, model_input
+from app.quiz import TOKEN, TOKEN_MAX_LENGTH
 from app.results import omniglot_cards
 
 router = APIRouter(prefix="/api/omniglot", tags=["omniglot"])
 MAX_IMAGE_CHARS = 300_000  # base64 characters of one image (about 220 kB of PNG)
 Image64 = Annotated[str, Field(min_length=1, max_length=MAX_IMAGE_CHARS)]
+FORMATS = ("PNG", "JPEG")
+# Decoding is what costs: about 45 ms per million pixels here, so one request's images may
+# hold at most 40 million pixels in all (about 2 s; ten 2048×2048 images, or 120 of 570×570),
+# and each started million pixels counts as one more request against the client's rate.
+MAX_REQUEST_PIXELS = 40_000_000
+PIXELS_PER_TOKEN = 1_000_000
+ADDRESS = re.compile(r"\s*<[^<>]*\bat 0x[0-9a-fA-F]+>")
 
 
 @router.get("/models", summary="The served Omniglot models with their measured test accuracy")
@@ -57,7 +68,7 @@ class ClassifyRequest(BaseModel):
 
     id: str | None = Field(None, pattern=r"^omniglot-[a-z0-9-]{1,60}$", description="a model id")
     method: str | None = Field(None, max_length=20, description="or a method, with ways")
-    ways: int | None = Field(None, ge=2, le=20, description="with method: the model's ways")
+    ways: StrictInt | None = Field(None, ge=2, le=20, description="with method: the model's ways")
     support: list[Example] = Field(
         min_length=2, max_length=100, description="N = 2…20 labels, K = 1…5 examples each"
     )
@@ -77,22 +88,62 @@ class ClassifyRequest(BaseModel):
         return self
 
 
-def decode(image: str, field: list) -> torch.Tensor:
-    try:
-        return model_input(base64.b64decode(image, validate=True))
-    except (binascii.Error, ValueError) as error:
-        message = "not base64" if isinstance(error, binascii.Error) else str(error)
-        raise BadField(field, message) from None
-
-
 class BadField(Exception):
     def __init__(self, loc: list, message: str):
         self.loc, self.message = loc, message
 
 
+def open_image(image: str, field: list) -> tuple[bytes, int]:
+    """The image's bytes and its pixel count, read from its header (nothing is decoded)."""
+    try:
+        data = base64.b64decode(image, validate=True)
+    except binascii.Error:
+        raise BadField(field, "not base64") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=FORMATS) as header:
+                width, height = header.size
+    except Exception:  # PIL raises many kinds for bytes that are no image
+        raise BadField(field, "not a PNG or JPEG image that can be read") from None
+    if max(width, height) > MAX_SIDE:
+        raise BadField(field, f"image is {width}×{height}; at most {MAX_SIDE} pixels a side")
+    return data, width * height
+
+
+def decode(data: bytes, field: list) -> torch.Tensor:
+    try:
+        return model_input(data)
+    except ValueError as error:  # say what is wrong, never what Python printed
+        raise BadField(field, ADDRESS.sub("", str(error)) or "not a readable image") from None
+
+
+def read_images(body: ClassifyRequest, request: Request) -> tuple[torch.Tensor, torch.Tensor]:
+    """Support and query images as model inputs, after checking what decoding them costs."""
+    fields = [["body", "support", i, "image"] for i in range(len(body.support))]
+    fields += [["body", "queries", i] for i in range(len(body.queries))]
+    images = [e.image for e in body.support] + list(body.queries)
+    opened = [open_image(image, field) for image, field in zip(images, fields, strict=True)]
+    pixels = sum(n for _, n in opened)
+    if pixels > MAX_REQUEST_PIXELS:
+        raise BadField(
+            ["body"],
+            f"the images hold {pixels:,} pixels in all; at most {MAX_REQUEST_PIXELS:,}: "
+            "send fewer or smaller images (105×105 is what the models see)",
+        )
+    enforce_rate(
+        request,
+        request.app.state.classify_limiter,
+        "classification requests",
+        cost=1 + pixels // PIXELS_PER_TOKEN,
+    )
+    inputs = [decode(data, field) for (data, _), field in zip(opened, fields, strict=True)]
+    n = len(body.support)
+    return torch.stack(inputs[:n]), torch.stack(inputs[n:])
+
+
 @router.post("/classify", summary="Classify query images given a few labelled examples")
 def classify(body: ClassifyRequest, request: Request):
-    enforce_rate(request, request.app.state.classify_limiter, "classification requests")
     store = request.app.state.classifiers
     served = store.get(body.id) if body.id else store.find(body.method, body.ways)
     if served is None:
@@ -110,10 +161,7 @@ def classify(body: ClassifyRequest, request: Request):
             ]
         )
     try:
-        xs = torch.stack(
-            [decode(e.image, ["body", "support", i, "image"]) for i, e in enumerate(body.support)]
-        )
-        xq = torch.stack([decode(q, ["body", "queries", i]) for i, q in enumerate(body.queries)])
+        xs, xq = read_images(body, request)
     except BadField as error:
         return invalid([{"loc": error.loc, "msg": error.message, "type": "value_error"}])
     ys = torch.tensor([labels.index(e.label) for e in body.support])
@@ -136,7 +184,9 @@ class AdaptRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task: str = Field(
-        pattern=TOKEN.pattern, max_length=24, description="a quiz task's token (GET /api/quiz/task)"
+        pattern=TOKEN.pattern,
+        max_length=TOKEN_MAX_LENGTH,
+        description="a quiz task's token (GET /api/quiz/task)",
     )
 
 
@@ -150,10 +200,7 @@ def adapt(body: AdaptRequest, request: Request) -> dict:
     """The query's class probabilities and the support loss after each of the model's k inner
     steps, and the right answer: the task takes no quiz answer once this has shown it."""
     enforce_rate(request, request.app.state.classify_limiter, "classification requests")
-    try:
-        quiz = make_task(omniglot(request), body.task)
-    except BadToken as error:
-        raise HTTPException(422, str(error)) from None
+    quiz = issued_task(request, body.task)
     store = request.app.state.classifiers
     served = store.find("maml", quiz.ways)
     if served is None or served.ways != quiz.ways:
@@ -162,7 +209,7 @@ def adapt(body: AdaptRequest, request: Request) -> dict:
     hyper = classifier.config.hyper(evaluation=True)
     episode = quiz.episode
     curves = classifier.adaptation(episode.xs[0], episode.ys[0], episode.xq[0])
-    request.app.state.answers.reveal(quiz.token)
+    request.app.state.answers.reveal(task_key(quiz))
     return {
         "task": quiz.token,
         "ways": quiz.ways,

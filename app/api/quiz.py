@@ -3,14 +3,17 @@ and the Omniglot drawings themselves, addressed by character and drawing id only
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from app.api.errors import enforce_rate
 from app.datasets import DataUnavailable
-from app.quiz import TOKEN, BadToken, make_task, new_token
+from app.quiz import TOKEN, TOKEN_MAX_LENGTH, BadToken, QuizTask, make_task
 from app.store import AlreadyAnswered, AnswerShown
 
 router = APIRouter(tags=["quiz"])
@@ -28,19 +31,41 @@ def drawing_url(character: int, drawing: int) -> str:
     return f"/api/omniglot/drawings/{character}/{drawing}.png"
 
 
+def issued_task(request: Request, token: str, where: str = "body") -> QuizTask:
+    """The task of a token this server issued (422 naming ``task`` for any other)."""
+    try:
+        request.app.state.tokens.verify(token)
+    except BadToken as error:
+        problem = {"loc": (where, "task"), "msg": str(error), "type": "value_error"}
+        raise RequestValidationError([problem]) from None
+    return make_task(omniglot(request), token)
+
+
+def task_key(quiz: QuizTask) -> str:
+    """The one name under which a task's answer and its revealing are stored."""
+    ways, seed, _ = quiz.token.split("-")
+    return f"{ways}-{seed}"
+
+
 class Answer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    task: str = Field(pattern=TOKEN.pattern, max_length=24, description="the task's token")
-    choice: int = Field(ge=0, le=19, description="index of the chosen candidate")
-    ms: int = Field(ge=MIN_MS, le=MAX_MS, description="milliseconds from showing to answering")
+    task: str = Field(
+        pattern=TOKEN.pattern,
+        max_length=TOKEN_MAX_LENGTH,
+        description="the task's token, as GET /api/quiz/task gave it",
+    )
+    choice: StrictInt = Field(ge=0, le=19, description="index of the chosen candidate")
+    ms: StrictInt = Field(
+        ge=MIN_MS, le=MAX_MS, description="milliseconds from showing to answering"
+    )
 
 
 @router.get("/api/quiz/task", summary="A new quiz task: a query drawing and N candidates")
 def task(request: Request, ways: Annotated[int, Query(description="5 or 20")] = 5) -> dict:
     if ways not in (5, 20):
         raise HTTPException(422, "ways: must be 5 or 20")
-    quiz = make_task(omniglot(request), new_token(ways))
+    quiz = make_task(omniglot(request), request.app.state.tokens.issue(ways))
     return {
         "task": quiz.token,
         "ways": ways,
@@ -52,15 +77,12 @@ def task(request: Request, ways: Annotated[int, Query(description="5 or 20")] = 
 @router.post("/api/quiz/answer", summary="Answer a quiz task; stored anonymously")
 def answer(body: Answer, request: Request) -> dict:
     enforce_rate(request, request.app.state.quiz_limiter, "answers")
-    try:
-        quiz = make_task(omniglot(request), body.task)
-    except BadToken as error:
-        raise HTTPException(422, str(error)) from None
+    quiz = issued_task(request, body.task)
     if body.choice >= quiz.ways:
         raise HTTPException(422, f"choice: must be between 0 and {quiz.ways - 1}")
     correct = body.choice == quiz.answer
     try:
-        request.app.state.answers.add(quiz.token, quiz.ways, correct, body.ms)
+        request.app.state.answers.add(task_key(quiz), quiz.ways, correct, body.ms)
     except AlreadyAnswered:
         raise HTTPException(409, "task: this task has already been answered") from None
     except AnswerShown:
@@ -68,16 +90,50 @@ def answer(body: Answer, request: Request) -> dict:
     return {"correct": correct, "answer": quiz.answer}
 
 
-@router.get("/api/quiz/models", summary="How each trained model answered an answered task")
-def model_answers(request: Request, task: Annotated[str, Query(max_length=24)]) -> list[dict]:
-    try:
-        quiz = make_task(omniglot(request), task)
-    except BadToken as error:
-        raise HTTPException(422, str(error)) from None
-    if not request.app.state.answers.answered(quiz.token):
-        raise HTTPException(409, "task: answer it first")
+class ModelAnswers:
+    """Every served model's answer to a task, computed once per task (the models do not
+    change while the server runs) and one task at a time, so that readers asking at once
+    neither wait on each other's copies nor multiply the memory."""
+
+    def __init__(self, size: int = 512, wait_seconds: float = 6.0):
+        self.cache: OrderedDict[str, list[dict]] = OrderedDict()
+        self.size, self.wait_seconds = size, wait_seconds
+        self.lock = threading.Lock()  # guards the cache
+        self.computing = threading.Lock()  # one computation at a time
+
+    def get(self, key: str) -> list[dict] | None:
+        with self.lock:
+            if key in self.cache:
+                self.cache.move_to_end(key)
+                return self.cache[key]
+        return None
+
+    def answer(self, request: Request, quiz: QuizTask) -> list[dict]:
+        key = task_key(quiz)
+        if (cached := self.get(key)) is not None:
+            return cached
+        enforce_rate(request, request.app.state.classify_limiter, "classification requests")
+        if not self.computing.acquire(timeout=self.wait_seconds):
+            raise HTTPException(
+                429,
+                "the models are busy answering other tasks; ask again in a moment",
+                headers={"Retry-After": "2"},
+            )
+        try:
+            if (cached := self.get(key)) is not None:
+                return cached
+            answers = compute_model_answers(request.app.state.classifiers, quiz)
+        finally:
+            self.computing.release()
+        with self.lock:
+            self.cache[key] = answers
+            while len(self.cache) > self.size:
+                self.cache.popitem(last=False)
+        return answers
+
+
+def compute_model_answers(store, quiz: QuizTask) -> list[dict]:
     episode = quiz.episode
-    store = request.app.state.classifiers
     answers = []
     for method in sorted({served.method for served in store.all()}):
         served = store.find(method, quiz.ways)  # the model trained for this many ways if any
@@ -97,6 +153,27 @@ def model_answers(request: Request, task: Annotated[str, Query(max_length=24)]) 
             }
         )
     return answers
+
+
+MODEL_ANSWERS_LOCK = threading.Lock()
+
+
+def model_answers_of(app) -> ModelAnswers:
+    with MODEL_ANSWERS_LOCK:
+        if not hasattr(app.state, "model_answers"):
+            app.state.model_answers = ModelAnswers()
+        return app.state.model_answers
+
+
+@router.get("/api/quiz/models", summary="How each trained model answered an answered task")
+def model_answers(
+    request: Request, task: Annotated[str, Query(max_length=TOKEN_MAX_LENGTH)]
+) -> list[dict]:
+    """Computed once per task and cached; rate-limited like classification."""
+    quiz = issued_task(request, task, "query")
+    if not request.app.state.answers.answered(task_key(quiz)):
+        raise HTTPException(409, "task: answer it first")
+    return model_answers_of(request.app).answer(request, quiz)
 
 
 @router.get("/api/quiz/stats", summary="All readers' accuracy per mode, with a 95% interval")

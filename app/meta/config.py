@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.meta.algorithms import REGISTRY, Hyper
+from app.meta.heads import HeadName
 from app.meta.tasks.omniglot import DRAWINGS
 
 AlgoName = Literal["pretrained", "maml", "fomaml", "reptile", "imaml"]
@@ -67,12 +68,17 @@ class TrainConfig(BaseModel):
     rotations: bool = Field(
         True, description="Omniglot: turn training characters by multiples of 90° (new classes)"
     )
+    head: HeadName = Field(
+        "learned",
+        description="Omniglot, optimisation-based learners: where each inner loop starts the "
+        "N-way head (learned: θ's; zero: 0; proto: from the support prototypes)",
+    )
     pretrain_steps: int = Field(
         0,
         ge=0,
         le=50_000,
-        description="Omniglot, optimisation-based learners: steps of plain classification "
-        "that pre-train the Conv4 body before meta-training (0: none)",
+        description="Omniglot, learners with a Conv4 body (all but mann): steps of plain "
+        "classification that pre-train the body before meta-training (0: none)",
     )
 
     @model_validator(mode="after")
@@ -85,10 +91,17 @@ class TrainConfig(BaseModel):
                 f"got {self.shots} + {self.queries}"
             )
         if self.pretrain_steps and (
-            self.task != "omniglot" or REGISTRY[self.algo].family != "optimisation"
+            self.task != "omniglot" or REGISTRY[self.algo].family == "model"
         ):
             raise ValueError(
-                "pretrain_steps must be 0 except for an optimisation-based learner on omniglot"
+                "pretrain_steps must be 0 except for a learner with a Conv4 body on omniglot"
+            )
+        if self.head != "learned" and (
+            self.task != "omniglot" or REGISTRY[self.algo].family != "optimisation" or self.serial
+        ):
+            raise ValueError(
+                "head must be 'learned' except for an optimisation-based learner on omniglot "
+                "(and not with serial)"
             )
         return self
 
@@ -111,6 +124,7 @@ class TrainConfig(BaseModel):
             cg_steps=self.cg_steps,
             damping=self.damping,
             serial=self.serial,
+            head=self.head,
         )
 
 

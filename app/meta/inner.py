@@ -45,10 +45,9 @@ def gradients(
 
 
 def requiring_grad(params: Params) -> Params:
-    """The stack itself if it is part of a graph, else detached leaves that require grad."""
-    if all(v.requires_grad for v in params.values()):
-        return params
-    return {k: v.detach().requires_grad_(True) for k, v in params.items()}
+    """The stack, each part that is not in a graph made a detached leaf that requires grad
+    (a head set to zero for every task is such a part, ``app.meta.heads``)."""
+    return {k: v if v.requires_grad else v.detach().requires_grad_(True) for k, v in params.items()}
 
 
 def sgd_adapt(

@@ -334,7 +334,7 @@ def implicit_view(
     """
     model, batch = or_two_tasks(model, batch)
     losses = task_losses(model)
-    phi = inner_solution(losses, theta, batch, hp)
+    phi = inner_solution(losses, stack(detached(theta), len(batch)), batch, hp)
     iterates = implicit_gradient_iterates(losses, phi, batch, hp)
     task_gradient = flat_stack(gradients(losses, phi, batch.xs, batch.ys, create_graph=False))
     query_gradient = flat_stack(gradients(losses, phi, batch.xq, batch.yq, create_graph=False))

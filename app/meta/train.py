@@ -281,7 +281,7 @@ class Training:
                 save_whole({"body": on_cpu(body), "loss": loss, "seconds": seconds}, path)
         with torch.no_grad():
             for k, v in self.theta.items():
-                if not is_body(k):
+                if k.startswith("head"):
                     v.zero_()
         self.pretrain_seconds = seconds
         self.seconds += self.pretrain_seconds

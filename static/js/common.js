@@ -23,7 +23,9 @@ window.Fig = (function () {
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
       const message = data.message || data.detail || response.statusText;
-      throw new Error(typeof message === "string" ? message : JSON.stringify(message));
+      const error = new Error(typeof message === "string" ? message : JSON.stringify(message));
+      error.status = response.status;
+      throw error;
     }
     return data;
   }

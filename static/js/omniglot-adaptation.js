@@ -28,8 +28,10 @@
       state.timer = null;
     }
 
-    /* Adapt to a task token; choice is the reader's quiz answer to it, if any. */
-    async function adapt(token, choice) {
+    /* Adapt to a task token; choice is the reader's quiz answer to it, if any. A saved
+       token the server no longer accepts (422: issued before its tokens were signed)
+       is replaced by a fresh task of the same N. */
+    async function adapt(token, choice, saved = false) {
       const request = ++state.request;
       stopPlaying();
       Fig.status(statusLine, "Fine-tuning the model on this task…");
@@ -43,7 +45,9 @@
         showTask();
         render();
       } catch (error) {
-        if (request === state.request) Fig.status(statusLine, `Could not adapt: ${error.message}`, true);
+        if (request !== state.request) return;
+        if (saved && error.status === 422) fresh(parseInt(token, 10) === 20 ? 20 : 5);
+        else Fig.status(statusLine, `Could not adapt: ${error.message}`, true);
       }
     }
 
@@ -174,7 +178,7 @@
     });
 
     const saved = Fig.lastTask();
-    if (saved) adapt(saved.task, saved.choice);
+    if (saved) adapt(saved.task, saved.choice, true);
     else fresh(5);
   }
 

@@ -35,12 +35,26 @@ class Hyper:
     cg_steps: int = 5  # iMAML: conjugate-gradient iterations
     damping: float = 0.0  # iMAML: μ added to the Hessian, A = I + (H + μI)/λ
     serial: bool = False  # Reptile: update θ after each task instead of averaging
+    head: str = "learned"  # where each inner loop starts the N-way head (``app.meta.heads``)
 
 
 @dataclass(frozen=True)
 class MetaStep:
     loss: torch.Tensor
     direction: Params
+
+
+def gradient_step(loss: torch.Tensor, theta: Params) -> MetaStep:
+    """The loss and its gradient in θ as a meta-step; a part of θ the loss does not use (a
+    head that each task rebuilds, ``app.meta.heads``) gets a zero gradient."""
+    grads = torch.autograd.grad(loss, list(theta.values()), allow_unused=True)
+    return MetaStep(
+        loss.detach(),
+        {
+            k: torch.zeros_like(v) if g is None else g
+            for (k, v), g in zip(theta.items(), grads, strict=True)
+        },
+    )
 
 
 MetaGradient = Callable[[Model, Params, TaskBatch, Hyper, bool], MetaStep]

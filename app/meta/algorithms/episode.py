@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 from torch.func import vmap
 
-from app.meta.algorithms.base import MetaStep
 from app.meta.nets import Model
 from app.meta.params import Params
 from app.meta.tasks.base import TaskBatch
@@ -44,9 +43,3 @@ def one_hot(labels: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 def query_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean over episodes and queries of −log softmax(logits)[label]; logits (T, M, N)."""
     return F.cross_entropy(logits.flatten(0, 1), labels.flatten())
-
-
-def gradient_step(loss: torch.Tensor, theta: Params) -> MetaStep:
-    """The meta-step of a method without inner loop: the loss and its gradient in θ."""
-    grads = torch.autograd.grad(loss, list(theta.values()))
-    return MetaStep(loss.detach(), dict(zip(theta, grads, strict=True)))

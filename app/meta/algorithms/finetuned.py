@@ -18,9 +18,10 @@ import torch
 from torch.func import vmap
 
 from app.meta.algorithms.base import Hyper
+from app.meta.heads import task_start
 from app.meta.inner import sgd_adapt, task_losses
 from app.meta.nets import Model, conv4_classifier
-from app.meta.params import Params, detached, first, stack
+from app.meta.params import Params, detached, first
 from app.meta.tasks.base import TaskBatch
 
 
@@ -40,7 +41,7 @@ def adapted_logits(
             ]
         )
     losses = task_losses(model, batched)
-    start = stack(detached(theta), len(batch))
+    start = task_start(detached(theta), batch, hp.head)
     phi = sgd_adapt(losses, start, batch.xs, batch.ys, hp.alpha, hp.inner_steps, proximal=proximal)[
         -1
     ]

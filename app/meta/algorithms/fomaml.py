@@ -10,9 +10,7 @@ the query gradient evaluated at the adapted parameters.
 
 from __future__ import annotations
 
-import torch
-
-from app.meta.algorithms.base import Hyper, MetaStep
+from app.meta.algorithms.base import Hyper, MetaStep, gradient_step
 from app.meta.algorithms.maml import adapted_query_loss
 from app.meta.nets import Model
 from app.meta.params import Params
@@ -23,5 +21,4 @@ def meta_gradient(
     model: Model, theta: Params, batch: TaskBatch, hp: Hyper, batched: bool = True
 ) -> MetaStep:
     loss = adapted_query_loss(model, theta, batch, hp, batched, second_order=False)
-    grads = torch.autograd.grad(loss, list(theta.values()))
-    return MetaStep(loss.detach(), dict(zip(theta, grads, strict=True)))
+    return gradient_step(loss, theta)

@@ -17,17 +17,19 @@ import torch
 
 from app.meta.algorithms.base import Hyper, MetaStep
 from app.meta.cg import conjugate_gradient
-from app.meta.inner import TaskLosses, gradients, sgd_adapt, task_losses
+from app.meta.heads import pull_back, task_start
+from app.meta.inner import TaskLosses, gradients, requiring_grad, sgd_adapt, task_losses
 from app.meta.nets import Model
 from app.meta.params import Params, detached, stack
 from app.meta.tasks.base import TaskBatch
 
 
-def inner_solution(losses: TaskLosses, theta: Params, batch: TaskBatch, hp: Hyper) -> Params:
-    """φ_i ≈ argmin L^support(φ) + λ/2‖φ − θ‖², detached leaves that require grad."""
+def inner_solution(losses: TaskLosses, start: Params, batch: TaskBatch, hp: Hyper) -> Params:
+    """φ_i ≈ argmin L^support(φ) + λ/2‖φ − φ_0,i‖² from the stack ``start`` of φ_0,i (θ, or θ
+    with a head of the task's own, ``app.meta.heads``), detached leaves that require grad."""
     phi = sgd_adapt(
         losses,
-        stack(detached(theta), len(batch)),
+        detached(start),
         batch.xs,
         batch.ys,
         hp.alpha,
@@ -57,7 +59,15 @@ def meta_gradient(
     model: Model, theta: Params, batch: TaskBatch, hp: Hyper, batched: bool = True
 ) -> MetaStep:
     losses = task_losses(model, batched)
-    phi = inner_solution(losses, theta, batch, hp)
+    if hp.head == "learned":
+        start = stack(detached(theta), len(batch))
+    else:
+        with torch.enable_grad():
+            outer = requiring_grad(theta)
+            start = task_start(outer, batch, hp.head)
+    phi = inner_solution(losses, start, batch, hp)
     solution = implicit_gradient_iterates(losses, phi, batch, hp)[-1]
     loss = losses(phi, batch.xq, batch.yq).detach().mean()
-    return MetaStep(loss, {k: v.mean(0) for k, v in solution.items()})
+    if hp.head == "learned":
+        return MetaStep(loss, {k: v.mean(0) for k, v in solution.items()})
+    return MetaStep(loss, pull_back(outer, start, solution))

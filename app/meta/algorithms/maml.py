@@ -16,21 +16,23 @@ from __future__ import annotations
 
 import torch
 
-from app.meta.algorithms.base import Hyper, MetaStep
+from app.meta.algorithms.base import Hyper, MetaStep, gradient_step
+from app.meta.heads import task_start
 from app.meta.inner import sgd_adapt, task_losses
 from app.meta.nets import Model
-from app.meta.params import Params, stack
+from app.meta.params import Params
 from app.meta.tasks.base import TaskBatch
 
 
 def adapted_query_loss(
     model: Model, theta: Params, batch: TaskBatch, hp: Hyper, batched: bool, second_order: bool
 ) -> torch.Tensor:
-    """Mean over tasks of L^query(U^k(θ)), differentiable with respect to θ."""
+    """Mean over tasks of L^query(U^k(φ_0(θ))), differentiable with respect to θ; φ_0 is θ
+    with each task's head where ``hp.head`` says (``app.meta.heads``)."""
     losses = task_losses(model, batched)
     phi = sgd_adapt(
         losses,
-        stack(theta, len(batch)),
+        task_start(theta, batch, hp.head),
         batch.xs,
         batch.ys,
         hp.alpha,
@@ -44,5 +46,4 @@ def meta_gradient(
     model: Model, theta: Params, batch: TaskBatch, hp: Hyper, batched: bool = True
 ) -> MetaStep:
     loss = adapted_query_loss(model, theta, batch, hp, batched, second_order=True)
-    grads = torch.autograd.grad(loss, list(theta.values()))
-    return MetaStep(loss.detach(), dict(zip(theta, grads, strict=True)))
+    return gradient_step(loss, theta)

@@ -32,8 +32,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from app.meta.algorithms.base import Hyper, MetaStep
-from app.meta.algorithms.episode import gradient_step, query_cross_entropy
+from app.meta.algorithms.base import Hyper, MetaStep, gradient_step
+from app.meta.algorithms.episode import query_cross_entropy
 from app.meta.nets import Model, uniform_init
 from app.meta.params import Params
 from app.meta.tasks.base import TaskBatch

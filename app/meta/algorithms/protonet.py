@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import torch
 
-from app.meta.algorithms.base import Hyper, MetaStep
-from app.meta.algorithms.episode import embed, gradient_step, one_hot, query_cross_entropy
+from app.meta.algorithms.base import Hyper, MetaStep, gradient_step
+from app.meta.algorithms.episode import embed, one_hot, query_cross_entropy
 from app.meta.nets import Model, conv4_embedding
 from app.meta.params import Params
 from app.meta.tasks.base import TaskBatch

@@ -16,8 +16,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from app.meta.algorithms.base import Hyper, MetaStep
-from app.meta.algorithms.episode import embed, gradient_step, one_hot
+from app.meta.algorithms.base import Hyper, MetaStep, gradient_step
+from app.meta.algorithms.episode import embed, one_hot
 from app.meta.nets import Model, conv4_features, conv4_init, uniform_init
 from app.meta.params import Params
 from app.meta.tasks.base import TaskBatch

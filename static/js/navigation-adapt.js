@@ -1,0 +1,137 @@
+/* Figure: the pretrained and the MAML navigation policy adapting to the reader's goal, step by step. */
+"use strict";
+
+(function () {
+  const BOX = 0.5, VIEW = 0.75, STEPS = 3;
+
+  function setup(root) {
+    const $ = (selector) => root.querySelector(selector);
+    const state = { goal: [0.35, -0.3], seed: 0, step: 0, result: null, request: 0, timer: null };
+    const statusLine = $("[data-status]");
+    const panels = Array.from(root.querySelectorAll("[data-plot=panel]"));
+    const round = (v) => Math.round(v * 1000) / 1000;
+
+    /* All of one step's trajectories as a single line trace, trajectories separated by null. */
+    function joined(trajectories) {
+      const x = [], y = [];
+      trajectories.forEach((path, i) => {
+        if (i) { x.push(null); y.push(null); }
+        path.forEach((p) => { x.push(p[0]); y.push(p[1]); });
+      });
+      return { x, y };
+    }
+
+    function render() {
+      const r = state.result;
+      if (!r) return;
+      const step = Math.min(state.step, r.steps);
+      panels.forEach((panel) => {
+        const id = panel.dataset.model;
+        const model = r.models[id];
+        if (!model) return;
+        const color = Fig.colors[id];
+        const before = joined(model.trajectories[0]);
+        const now = joined(model.trajectories[step]);
+        const traces = [];
+        if (step > 0) {
+          traces.push({ x: before.x, y: before.y, name: "before adaptation", mode: "lines", line: { color: "#b8bec6", width: 1 }, hoverinfo: "skip" });
+        }
+        traces.push(
+          { x: now.x, y: now.y, name: step ? `after ${step} step${step === 1 ? "" : "s"}` : "before adaptation", mode: "lines", line: { color, width: 1.4 }, opacity: 0.8, hoverinfo: "skip" },
+          { x: [0], y: [0], name: "start", mode: "markers", marker: { size: 10, color: "#ffffff", line: { width: 2, color: Fig.colors.support } } },
+          { x: [r.goal[0]], y: [r.goal[1]], name: "goal", mode: "markers", marker: { symbol: "star", size: 17, color: "#f2c14e", line: { width: 1.5, color: Fig.colors.support } } },
+        );
+        const layout = Fig.planeLayout(panel, {
+          title: {
+            text: `${model.title}: return ${Fig.fmt(model.returns[step], 1)}`, font: { size: 15 },
+            y: 1, yref: "container", yanchor: "top", pad: { t: 8 },
+          },
+          xaxis: Fig.axis("x", { range: [-VIEW, VIEW], constrain: "domain" }),
+          yaxis: Fig.axis("y", { range: [-VIEW, VIEW], scaleanchor: "x", constrain: "domain" }),
+          shapes: [{ type: "rect", x0: -BOX, x1: BOX, y0: -BOX, y1: BOX, line: { color: "#9aa3ad", width: 1, dash: "dash" } }],
+        }, { items: Fig.legendItems(traces), title: true, colorbar: false });
+        Fig.draw(panel, traces, layout);
+      });
+      const returns = Object.entries(r.models).map(([id, model]) => ({
+        x: model.returns.map((_, j) => j), y: model.returns, name: model.title, mode: "lines+markers",
+        line: { color: Fig.colors[id], width: 2 },
+      }));
+      returns.push({
+        x: [step, step], y: [0, 1], yaxis: "y2", mode: "lines", showlegend: false, hoverinfo: "skip",
+        line: { color: "#9aa3ad", width: 1, dash: "dot" },
+      });
+      Fig.draw($("[data-plot=returns]"), returns, {
+        xaxis: Fig.axis("policy-gradient steps", { dtick: 1, range: [-0.2, STEPS + 0.2] }),
+        yaxis: Fig.axis("mean return"),
+        yaxis2: { overlaying: "y", range: [0, 1], visible: false },
+        legend: { orientation: "h", x: 0, y: 1.02, xanchor: "left", yanchor: "bottom" },
+        margin: { l: 60, r: 16, t: 40, b: 56 },
+        height: 260,
+      });
+      const parts = Object.values(r.models).map((m) => `${m.title} ${Fig.fmt(m.returns[step], 2)}`);
+      $("[data-readout]").textContent = `Goal ${Fig.pair(r.goal, 2)}, after ${step} step${step === 1 ? "" : "s"}: ${parts.join(", ")}.`;
+    }
+
+    async function update() {
+      const request = ++state.request;
+      Fig.status(statusLine, "Adapting both policies to the goal…");
+      try {
+        const result = await Fig.postJSON("/api/navigation/adapt", {
+          goal: state.goal, models: ["pretrained", "maml"], steps: STEPS, seed: state.seed,
+        });
+        if (request !== state.request) return;
+        state.result = result;
+        Fig.status(statusLine, "");
+        render();
+      } catch (error) {
+        if (request === state.request) Fig.status(statusLine, error.message, true);
+      }
+    }
+
+    function setStep(step) {
+      state.step = step;
+      $("input[name=step]").value = step;
+      $("[data-out=step]").textContent = String(step);
+      render();
+    }
+
+    panels.forEach((panel) => {
+      Fig.onPlotClick(panel, (x, y) => {
+        if (Math.abs(x) > BOX || Math.abs(y) > BOX) {
+          Fig.status(statusLine, "Goals lie in the dashed square [−0.5, 0.5]².");
+          return;
+        }
+        state.goal = [round(x), round(y)];
+        update();
+      });
+    });
+    $("input[name=step]").addEventListener("input", (event) => setStep(parseInt(event.target.value, 10)));
+    const corners = [[0.45, 0.45], [-0.45, 0.45], [-0.45, -0.45], [0.45, -0.45]];
+    let corner = 0;
+    const actions = {
+      corner: () => { state.goal = corners[corner++ % corners.length]; },
+      near: () => { state.goal = [0.05, 0.03]; },
+      resample: () => { state.seed += 1; },
+    };
+    root.querySelectorAll("[data-action]").forEach((button) => {
+      const action = actions[button.dataset.action];
+      if (action) button.addEventListener("click", () => { action(); update(); });
+    });
+    $("[data-action=play]").addEventListener("click", () => {
+      clearInterval(state.timer);
+      let s = 0;
+      setStep(0);
+      state.timer = setInterval(() => {
+        s += 1;
+        setStep(s);
+        if (s >= STEPS) clearInterval(state.timer);
+      }, 700);
+    });
+    window.addEventListener("resize", render);
+    update();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("[data-figure=navigation-adapt]").forEach(setup);
+  });
+})();

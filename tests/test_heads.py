@@ -1,0 +1,120 @@
+"""Where each inner loop starts the N-way head: learned, zero or from the prototypes.
+
+Float64, a four-filter Conv4 and random images, as in ``test_conv4_gradients``.
+"""
+
+import pytest
+import torch
+from pydantic import ValidationError
+
+from app.meta.algorithms import OMNIGLOT_ALGORITHMS, Hyper, maml, per_task_loop
+from app.meta.algorithms.maml import adapted_query_loss
+from app.meta.config import OmniglotConfig, TrainConfig
+from app.meta.heads import prototype_head, pull_back, task_start
+from app.meta.nets import conv4_features
+from app.meta.params import flatten, stack, unflatten
+from tests.test_conv4_gradients import WAYS, random_episodes, theta_for
+
+FINE_TUNED = ("maml", "fomaml", "reptile", "imaml")
+
+
+def test_the_prototype_head_scores_as_a_prototypical_network():
+    """softmax(W f + b) with W = 2c, b = −‖c‖² is softmax(−‖f − c‖²) (Triantafillou et al.)."""
+    _, theta = theta_for("maml")
+    batch = random_episodes(tasks=1, shots=3)
+    xs, ys = batch.xs[0], batch.ys[0]
+    head = prototype_head(theta, xs, ys, WAYS)
+    features = conv4_features(theta, xs)
+    prototypes = torch.stack([features[ys == n].mean(0) for n in range(WAYS)])
+    expected = (-(torch.cdist(features, prototypes) ** 2)).softmax(-1)
+    got = (features @ head["head_w"].T + head["head_b"]).softmax(-1)
+    assert torch.allclose(got, expected, atol=1e-10)
+
+
+@pytest.mark.parametrize("head", ["zero", "proto"])
+def test_task_start_replaces_only_the_head(head):
+    _, theta = theta_for("maml")
+    batch = random_episodes(tasks=2)
+    start = task_start(theta, batch, head)
+    assert set(start) == set(theta)
+    for k, v in theta.items():
+        assert start[k].shape == (2, *v.shape)
+        if not k.startswith("head"):
+            assert torch.equal(start[k][1], v)
+    assert (start["head_w"] == 0).all() == (head == "zero")
+
+
+@pytest.mark.parametrize("head", ["zero", "proto"])
+@pytest.mark.parametrize("name", FINE_TUNED)
+def test_task_heads_batched_equal_the_loop_and_leave_theta_head_alone(name, head):
+    algorithm = OMNIGLOT_ALGORITHMS[name]
+    model, theta = theta_for(name)
+    batch = random_episodes()
+    hp = Hyper(inner_steps=2, alpha=0.3, lam=2.0, cg_steps=3, beta=0.5, head=head)
+    batched = algorithm.meta_gradient(model, theta, batch, hp, True)
+    loop = per_task_loop(algorithm.meta_gradient, model, theta, batch, hp)
+    assert torch.allclose(flatten(batched.direction), flatten(loop.direction), atol=1e-12)
+    assert batched.loss.item() == pytest.approx(loop.loss.item(), rel=1e-10)
+    for k in ("head_w", "head_b"):  # θ's own head is never used
+        assert (batched.direction[k] == 0).all()
+    body = flatten({k: v for k, v in batched.direction.items() if not k.startswith("head")})
+    assert body.abs().max() > 0
+    predictions = algorithm.predict(model, theta, batch, hp, True)
+    assert torch.allclose(predictions, algorithm.predict(model, theta, batch, hp, False))
+
+
+def test_proto_maml_second_order_matches_finite_differences():
+    """The gradient flows into the body through the prototypes as well as through φ."""
+    model, theta = theta_for("maml")
+    batch = random_episodes(tasks=2)
+    hp = Hyper(inner_steps=2, alpha=0.01, head="proto")
+    exact = flatten(per_task_loop(maml.meta_gradient, model, theta, batch, hp).direction)
+    vector, eps = flatten(theta).detach(), 1e-7  # small: max-pool and ReLU make kinks
+
+    def meta_loss(v):
+        params = unflatten(v, theta)
+        tasks = [batch.slice(i, i + 1) for i in range(len(batch))]
+        return sum(adapted_query_loss(model, params, t, hp, False, True).item() for t in tasks)
+
+    g = torch.Generator().manual_seed(7)
+    for _ in range(3):
+        u = torch.randn(vector.shape, generator=g, dtype=torch.float64)
+        numeric = (meta_loss(vector + eps * u) - meta_loss(vector - eps * u)) / (4 * eps)
+        assert (exact @ u).item() == pytest.approx(numeric, rel=1e-5, abs=1e-7)
+
+
+def test_pull_back_through_a_learned_head_is_the_mean_direction():
+    _, theta = theta_for("maml")
+    start = stack(theta, 3)
+    g = torch.Generator().manual_seed(3)
+    direction = {k: torch.randn(v.shape, generator=g, dtype=v.dtype) for k, v in start.items()}
+    back = pull_back(theta, start, direction)
+    for k in theta:
+        assert torch.allclose(back[k], direction[k].mean(0), atol=1e-14)
+
+
+def test_a_task_head_needs_a_fine_tuned_learner_on_omniglot():
+    assert OmniglotConfig(algo="fomaml", head="proto").hyper().head == "proto"
+    assert (
+        OmniglotConfig(algo="reptile", head="zero", eval_inner_steps=5).hyper(True).head == "zero"
+    )
+    for bad in (
+        {"algo": "protonet", "head": "proto"},
+        {"algo": "reptile", "head": "proto", "serial": True},
+        {"algo": "maml", "head": "other"},
+    ):
+        with pytest.raises(ValidationError, match="head"):
+            OmniglotConfig(**bad)
+    with pytest.raises(ValidationError, match="head"):
+        TrainConfig(algo="maml", head="zero")
+
+
+@pytest.mark.parametrize("head", ["zero", "proto"])
+def test_a_task_head_has_one_row_per_class_of_the_episode(head):
+    """A model trained for more classes than an episode has (the classify endpoint allows
+    it) gets finite scores for the episode's classes only."""
+    model, theta = theta_for("fomaml")  # WAYS = 3 rows
+    batch = random_episodes(tasks=2, ways=2)
+    hp = Hyper(inner_steps=2, alpha=0.1, head=head)
+    scores = OMNIGLOT_ALGORITHMS["fomaml"].predict(model, theta, batch, hp, False)
+    assert scores.shape == (2, 4, 2) and torch.isfinite(scores).all()
