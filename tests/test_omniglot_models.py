@@ -72,7 +72,6 @@ TARGETS = {
 }
 NOT_YET: set[tuple[str, int]] = {
     ("reptile", 5),
-    ("reptile", 20),
     ("imaml", 5),
     ("imaml", 20),
     ("siamese", 5),
