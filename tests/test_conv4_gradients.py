@@ -76,6 +76,23 @@ def test_batched_predictions_equal_the_loop(name):
     assert torch.allclose(batched, loop, atol=1e-12)
 
 
+def directional_derivatives(model, theta, batch, hp, seed, eps, directions=3):
+    """(u, (L(θ + εu) − L(θ − εu)) / 2ε) for random u, L the MAML meta-loss of ``batch``
+    (the mean over its tasks, as the meta-gradient is)."""
+    vector = flatten(theta).detach()
+
+    def meta_loss(v):
+        params = unflatten(v, theta)
+        tasks = [batch.slice(i, i + 1) for i in range(len(batch))]
+        return sum(adapted_query_loss(model, params, t, hp, False, True).item() for t in tasks)
+
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(directions):
+        u = torch.randn(vector.shape, generator=g, dtype=torch.float64)
+        difference = meta_loss(vector + eps * u) - meta_loss(vector - eps * u)
+        yield u, difference / (2 * eps * len(batch))
+
+
 def test_conv4_maml_second_order_matches_finite_differences():
     """Directional derivatives of the meta-loss along random directions, central differences.
 
@@ -86,16 +103,6 @@ def test_conv4_maml_second_order_matches_finite_differences():
     hp = Hyper(inner_steps=2, alpha=0.01)
     second = flatten(per_task_loop(maml.meta_gradient, model, theta, batch, hp).direction)
     first = flatten(per_task_loop(fomaml.meta_gradient, model, theta, batch, hp).direction)
-    vector, eps = flatten(theta).detach(), 1e-6
-
-    def meta_loss(v):
-        params = unflatten(v, theta)
-        tasks = [batch.slice(i, i + 1) for i in range(len(batch))]
-        return sum(adapted_query_loss(model, params, t, hp, False, True).item() for t in tasks)
-
-    g = torch.Generator().manual_seed(5)
-    for _ in range(3):
-        u = torch.randn(vector.shape, generator=g, dtype=torch.float64)
-        numeric = (meta_loss(vector + eps * u) - meta_loss(vector - eps * u)) / (4 * eps)
+    for u, numeric in directional_derivatives(model, theta, batch, hp, seed=5, eps=1e-6):
         assert (second @ u).item() == pytest.approx(numeric, rel=1e-6, abs=1e-8)
         assert (first @ u).item() != pytest.approx(numeric, rel=1e-3)
