@@ -25,7 +25,7 @@ to θ through that map, by the chain rule.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +35,7 @@ from app.meta.params import Params, stack
 from app.meta.tasks.base import TaskBatch
 
 HeadName = Literal["learned", "zero", "proto"]
-HEADS: tuple[str, ...] = ("learned", "zero", "proto")
+HEADS: tuple[str, ...] = get_args(HeadName)
 
 
 def prototype_head(theta: Params, xs: torch.Tensor, ys: torch.Tensor, ways: int) -> Params:
