@@ -252,6 +252,13 @@ REFERENCES: dict[str, dict] = {
         "venue": "NeurIPS",
         "url": "https://arxiv.org/abs/1805.10123",
     },
+    "krahenbuhl2016": {
+        "authors": ["Philipp Krähenbühl", "Carl Doersch", "Jeff Donahue", "Trevor Darrell"],
+        "year": 2016,
+        "title": "Data-dependent Initializations of Convolutional Neural Networks",
+        "venue": "ICLR",
+        "url": "https://arxiv.org/abs/1511.06856",
+    },
     "ye2022": {
         "authors": ["Han-Jia Ye", "Wei-Lun Chao"],
         "year": 2022,

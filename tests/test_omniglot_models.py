@@ -74,8 +74,6 @@ NOT_YET: set[tuple[str, int]] = {
     ("reptile", 5),
     ("imaml", 5),
     ("imaml", 20),
-    ("siamese", 5),
-    ("siamese", 20),
 }
 
 

@@ -41,6 +41,7 @@ from app.meta.tasks.omniglot import TRAIN, Omniglot, OmniglotTasks, load_omniglo
 from app.meta.tasks.sinusoid import SinusoidTasks
 
 BATCHED = {"sinusoid": True, "omniglot": False}  # chosen by measurement, see the docstring
+CALIBRATION_EPISODES = 8  # training episodes an algorithm's ``calibrate`` sees
 BATCHED_ALGORITHMS = {"mann"}  # no Conv4: its tasks are one batch of LSTM sequences
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -229,6 +230,8 @@ class Training:
         total = self.config.steps
         if not self.pretrained:
             yield from self.pretrain()
+        if self.step == 0:
+            self.calibrate()
         if snapshot_every and self.step == 0:
             yield Snapshot(0, copied(self.theta))
         while self.step < total:
@@ -286,6 +289,20 @@ class Training:
         self.pretrain_seconds = seconds
         self.seconds += self.pretrain_seconds
         self.pretrained = True
+
+    def calibrate(self) -> None:
+        """Set the parts of θ that the algorithm starts from data (a Siamese pair head), from
+        training episodes drawn with a generator of their own, as :meth:`pretrain` does."""
+        if self.algorithm.calibrate is None:
+            return
+        c = self.config
+        generator = torch.Generator().manual_seed(c.seed)
+        batch = self.sampler.sample(CALIBRATION_EPISODES, c.shots, c.queries, generator)
+        like = next(iter(self.theta.values()))
+        start = self.algorithm.calibrate(self.model, self.theta, batch.like(like))
+        with torch.no_grad():
+            for k, v in start.items():
+                self.theta[k].copy_(v)
 
     def state_dict(self) -> dict:
         return {

@@ -99,6 +99,7 @@ REGISTRY: dict[str, Algorithm] = {
             family="metric",
             network=siamese.network,
             predict=siamese.predict,
+            calibrate=siamese.calibrate,
             **EPISODIC,
         ),
         Algorithm(

@@ -61,6 +61,8 @@ MetaGradient = Callable[[Model, Params, TaskBatch, Hyper, bool], MetaStep]
 # predict(model, θ, episodes, hp, batched) -> query scores (T, N*Q, N); argmax is the class
 Predict = Callable[[Model, Params, TaskBatch, Hyper, bool], torch.Tensor]
 Network = Callable[[int, int], Model]  # (ways, channels) -> the Omniglot network
+# calibrate(model, θ, training episodes) -> the parameters to start meta-training from
+Calibrate = Callable[[Model, Params, TaskBatch], Params]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Algorithm:
     tasks: tuple[str, ...] = ("sinusoid", "omniglot")
     network: Network | None = None  # for Omniglot
     predict: Predict | None = None  # for Omniglot
+    calibrate: Calibrate | None = None  # a head set from data before the first meta-step
 
 
 def per_task_loop(

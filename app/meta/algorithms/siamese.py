@@ -9,6 +9,11 @@ f is the Conv4 backbone (Koch et al. used a larger convolutional net on 105×105
 the pairs are every (query, support) pair of an episode, the positives weighted N − 1 times
 so both kinds count equally. One-shot classification (section 4.2) picks the class whose
 support images score highest; with K shots the K logits are averaged.
+
+Before the first meta-step the head is set from data (:func:`calibrate`), a data-dependent
+initialisation in the sense of Krähenbühl, Doersch, Donahue & Darrell (ICLR 2016): drawn
+at random, w weighs the channels with mixed signs and b sits far from the distances'
+scale, so the verification loss first reshapes the (pre-trained) features to fit the head.
 """
 
 from __future__ import annotations
@@ -33,6 +38,25 @@ def network(ways: int, channels: int = 64) -> Model:
         return params
 
     return Model(name=f"siamese-conv4-{channels}", init=init, forward=conv4_features)
+
+
+def calibrate(model: Model, theta: Params, batch: TaskBatch) -> Params:
+    """The head that starts as the plain L1 distance, d = mean_j |f(x₁)_j − f(x₂)_j|, with
+    the logit +1 at the mean d of same-character pairs (d₊) and −1 at that of different
+    ones (d₋): w_j = −2 / (C (d₋ − d₊)) and b = (d₊ + d₋) / (d₋ − d₊). Features that do not
+    yet tell characters apart (d₋ ≤ d₊, random weights) take |d₋ − d₊|, so the head still
+    starts as the nearest support image in L1."""
+    with torch.no_grad():
+        zs, zq = embed(model, theta, batch, False)
+        distance = (zq[:, :, None] - zs[:, None]).abs().mean(-1)
+        same = batch.yq[:, :, None] == batch.ys[:, None]
+        near, far = distance[same].mean(), distance[~same].mean()
+        width = (far - near).abs().clamp_min(torch.finfo(distance.dtype).eps)
+    channels = theta["pair_w"].numel()
+    return {
+        "pair_w": torch.full_like(theta["pair_w"], float(-2 / (channels * width))),
+        "pair_b": ((near + far) / width).to(theta["pair_b"]),
+    }
 
 
 def pair_logits(theta: Params, zs: torch.Tensor, zq: torch.Tensor) -> torch.Tensor:
