@@ -150,4 +150,4 @@ VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('MAML_PORT', '8000'), timeout=4)"]
-CMD ["python", "-m", "app.serve"]
+CMD ["python", "-m", "app", "serve"]

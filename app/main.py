@@ -1,4 +1,7 @@
-"""The web application: ``create_app()`` wires settings, pages, API routers and static files."""
+"""The web application: ``create_app()`` wires settings, pages, API routers and static files.
+
+Importing this module builds nothing; ``maml serve`` calls the factory (or, under plain
+uvicorn, ``uvicorn --factory app.main:create_app``)."""
 
 from __future__ import annotations
 
@@ -97,6 +100,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_route("/static/{path:path}", static.endpoint, ["GET", "HEAD"], include_in_schema=False)
     app.include_router(pages.router(settings))
     return app
-
-
-app = create_app()

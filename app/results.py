@@ -498,7 +498,7 @@ def measured(card: dict) -> dict:
 def body_measurements(models_dir: Path) -> dict[str, dict]:
     """What the kept pre-trained body scores alone with the nearest-prototype rule, by
     ``"{N}way-{split}"``, from its card (``models/bodies/*.json``, written by
-    ``python -m app.evaluate omniglot --body … --update-card``); empty without one."""
+    ``maml evaluate omniglot --body … --update-card``); empty without one."""
     found: dict[str, dict] = {}
     for path in sorted((models_dir / "bodies").glob("*.json")):
         found |= json.loads(path.read_text()).get("nearest_prototype", {})

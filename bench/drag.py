@@ -1,6 +1,6 @@
 """Time the landscape figures' routes over HTTP against plain Python loops run in the same process.
 
-Starts the real app (``app.main:app`` under uvicorn) on a free loopback port, then:
+Starts the real app (``uvicorn --factory app.main:create_app``) on a free loopback port, then:
 
 - **drag routes** (/api/updates, /api/landscape/two-tasks, /reptile, /imaml, /imaml-cg):
   the HTTP round trip of a fresh θ each time (never a cache hit), as a reader's drag
@@ -293,7 +293,7 @@ def main() -> None:
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port),
+        [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--port", str(port),
          "--log-level", "warning"],
         env={**os.environ, "MAML_LOG_LEVEL": "warning"},
     )  # fmt: skip

@@ -1,6 +1,6 @@
 """Load on loopback: page loads, training streams and classification calls, at once.
 
-Starts the real server (``python -m app.serve``) on a free loopback port with a
+Starts the real server (``maml serve``) on a free loopback port with a
 temporary data folder and generous rate limits, then, with asyncio and httpx.
 Pages are loaded as a browser loads them (:func:`visit`): the HTML, then at once every
 script, style sheet and icon it names, with ``Accept-Encoding: gzip, deflate, br``. A
@@ -395,7 +395,11 @@ def start_server(data_dir: str, root: Path = ROOT) -> tuple[subprocess.Popen, st
         env.setdefault("MAML_MODELS_DIR", str(settings.models_dir))
     log = open(Path(data_dir) / "server.log", "wb")  # noqa: SIM115 (closed with the process)
     server = subprocess.Popen(
-        [sys.executable, "-m", "app.serve"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "app", "serve"],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

@@ -71,7 +71,7 @@ def main() -> None:
             MAML_LOG_LEVEL="warning",
             MAML_JOBS_PER_MINUTE="100000",
         )
-        server = subprocess.Popen([sys.executable, "-m", "app.serve"], env=environment)
+        server = subprocess.Popen([sys.executable, "-m", "app", "serve"], env=environment)
         try:
             measure(f"http://127.0.0.1:{port}", args.repeats)
         finally:

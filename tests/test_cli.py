@@ -1,11 +1,16 @@
-"""The training and evaluation command lines, run in-process."""
+"""The ``maml`` command line and its training and evaluation commands, run in-process."""
 
 import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
 
 import pytest
 import torch
 
-from app import evaluate, train
+from app import cli
+from app.cli import evaluate, train
 
 
 def test_train_writes_result_checkpoint_and_card(tmp_path):
@@ -31,7 +36,7 @@ def test_train_writes_result_checkpoint_and_card(tmp_path):
     result = json.loads(out.read_text())
     assert {"algo", "steps", "seed", "seconds", "eval"} <= set(result)
     assert set(result["eval"]["mse"]) == {"0", "1", "10"}
-    assert result["command"].startswith("python -m app.train sinusoid --algo fomaml")
+    assert result["command"].startswith("maml train sinusoid --algo fomaml")
     assert json.loads(ckpt.with_suffix(".json").read_text())["eval"] == result["eval"]
 
     again = tmp_path / "e.json"
@@ -122,3 +127,47 @@ def test_evaluate_updates_the_card_of_its_own_checkpoint_only(tmp_path, capsys):
     card_path.write_text(json.dumps({**card, "steps": 3}))
     assert evaluate.main(update + ["--tasks", "5"]) == 2
     assert "another checkpoint" in capsys.readouterr().err
+
+
+def test_maml_is_the_projects_one_script():
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"] == {"maml": "app.cli:main"}
+
+
+def test_maml_train_is_the_command_the_card_records(tmp_path):
+    argv = ["sinusoid", "--algo", "fomaml", "--steps", "2", "--meta-batch", "2"]
+    argv += ["--eval-tasks", "5", "--out", str(tmp_path / "r.json")]
+    assert cli.main(["train", *argv]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["command"] == "maml train " + " ".join(
+        argv
+    )
+
+
+def test_maml_names_its_commands(capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["bogus"])
+    assert exit.value.code == 2
+    assert "serve" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["evaluate", "-h"])
+    assert capsys.readouterr().out.startswith("usage: maml evaluate")
+
+
+def test_python_dash_m_app_is_maml():
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "-h"], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.startswith("usage: maml")
+    assert all(name in done.stdout for name in cli.COMMANDS)
+
+
+def test_importing_the_web_app_builds_nothing():
+    code = "import app.main, torch; print(torch.get_num_threads(), hasattr(app.main, 'app'))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"MAML_TORCH_THREADS": "1", "OMP_NUM_THREADS": "2", "PATH": ""},
+    )
+    assert done.stdout.split() == ["2", "False"]

@@ -1,5 +1,5 @@
 """What a probe of the running server found (issue 14), through the real app as
-``python -m app.serve`` configures it: non-object bodies, 500s without the security headers,
+``maml serve`` configures it: non-object bodies, 500s without the security headers,
 spoofed X-Forwarded-For, slow requests, non-integer integers and leaky image errors."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from app.cli.serve import server_config
 from app.main import create_app
 from app.middleware import SECURITY_HEADERS
-from app.serve import server_config
 from app.settings import Settings
 from tests.conftest import free_port
 
@@ -24,7 +24,7 @@ NOT_OBJECTS = [[], "x", 1, None, True, [{"task": "sinusoid"}], 2.5]
 
 @contextmanager
 def served(tmp_path, **changes):
-    """The app under uvicorn with app.serve's configuration, in a thread; yields its URL."""
+    """The app under uvicorn with ``maml serve``'s configuration, in a thread; yields its URL."""
     settings = Settings(port=free_port(), data_dir=tmp_path, log_level="warning", **changes)
     app = create_app(settings)
     server = __import__("uvicorn").Server(server_config(settings, app))

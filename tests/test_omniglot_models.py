@@ -7,8 +7,8 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app import evaluate
 from app.classifiers import Classifiers
+from app.cli import evaluate
 from app.main import create_app
 from app.meta.config import config_from_dict
 from app.meta.tasks.omniglot import OmniglotTasks

@@ -12,7 +12,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from app import evaluate, train
+from app.cli import evaluate, train
 from app.meta.config import OmniglotConfig, TrainConfig, config_from_dict
 from app.meta.train import FewShotClassifier, Training, build_model
 
@@ -76,7 +76,7 @@ def test_train_resume_card_and_evaluate(tmp_path, capsys):
     assert card["eval"]["alphabets"] == card["split"]["test"]
     assert 0 <= card["eval"]["accuracy"] <= 1 and card["eval"]["ci95"] > 0
     assert [v["step"] for v in card["validation"]] == [2, 3, 4]
-    assert card["command"].startswith("python -m app.train omniglot --algo protonet")
+    assert card["command"].startswith("maml train omniglot --algo protonet")
     out = tmp_path / "e.json"
     argv = ["omniglot", "--checkpoint", str(tmp_path / "m.pt"), "--tasks", "20", "--out", str(out)]
     assert evaluate.main(argv) == 0

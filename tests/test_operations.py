@@ -56,7 +56,7 @@ def start_server(tmp_path, **env):
     port = free_port()
     environ = dict(os.environ, MAML_PORT=str(port), MAML_DATA_DIR=str(tmp_path), **env)
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.serve"],
+        [sys.executable, "-m", "app", "serve"],
         env=environ,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -9,7 +9,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from app import train
+from app.cli import train
 from app.meta.config import OmniglotConfig, TrainConfig
 from app.meta.params import copied
 from app.meta.pretrain import is_body, pretrain_body

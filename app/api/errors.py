@@ -37,7 +37,7 @@ async def validation_handler(request: Request, error: RequestValidationError) ->
 def enforce_rate(request: Request, limiter, what: str, cost: float = 1.0) -> None:
     """Count this request (as ``cost`` requests) against the client's budget; 429 with
     Retry-After when spent. The client is the connection's address, or the one a trusted
-    proxy forwarded (``MAML_FORWARDED_ALLOW_IPS``, applied by uvicorn in :mod:`app.serve`)."""
+    proxy forwarded (``MAML_FORWARDED_ALLOW_IPS``, applied by uvicorn in :mod:`app.cli.serve`)."""
     wait = limiter.check(request.client.host if request.client else "unknown", cost)
     if wait:
         raise HTTPException(

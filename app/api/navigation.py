@@ -1,7 +1,7 @@
 """The 2-D navigation figure: a reader's goal, each policy's trajectories step by step.
 
 ``POST /api/navigation/adapt`` adapts the reference policies (``models/navigation-*.pt``,
-trained by ``python -m app.train_navigation``) to one goal with 0…3 policy-gradient steps
+trained by ``maml train-navigation``) to one goal with 0…3 policy-gradient steps
 (:mod:`app.meta.rl`) and answers, for each policy, the mean return of its 20 sampled
 trajectories and the trajectories themselves before and after each step. The sampling noise
 comes from ``seed``, the same for every policy, so the answer is a function of the request

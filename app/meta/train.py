@@ -1,6 +1,6 @@
 """One training loop for every algorithm and task family, yielding events as it goes.
 
-The command line (``python -m app.train``) and the web streams both consume
+The command line (``maml train``) and the web streams both consume
 :meth:`Training.run`. A :class:`Training` can be saved mid-run and resumed
 bit-for-bit: the parameters, the outer optimiser, the task sampler's random
 state and the validation history are all in the checkpoint.

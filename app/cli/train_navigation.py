@@ -1,8 +1,8 @@
 """Command line: meta-train a 2-D navigation policy and write its checkpoint and model card.
 
-    python -m app.train_navigation --algo maml --steps 1000 --seed 0 \
+    maml train-navigation --algo maml --steps 1000 --seed 0 \
         --save models/navigation-maml.pt
-    python -m app.train_navigation --algo pretrained --steps 1000 --seed 0 \
+    maml train-navigation --algo pretrained --steps 1000 --seed 0 \
         --save models/navigation-pretrained.pt
 
 ``--algo`` is ``maml`` (second order, DiCE), ``fomaml`` or ``pretrained`` (one policy trained
@@ -18,7 +18,6 @@ import argparse
 import json
 import platform
 import shlex
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -28,11 +27,11 @@ import torch
 from app.meta.rl import META_GRADIENTS
 from app.meta.rl_train import RLConfig, evaluate, run, save_checkpoint
 
+PROG = "maml train-navigation"  # how the model card writes the command that made it
 
-def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m app.train_navigation", description=__doc__.split("\n")[0]
-    )
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("--algo", choices=sorted(META_GRADIENTS), default="maml")
     parser.add_argument("--steps", type=int, default=500, help="meta-iterations (1…100000)")
     parser.add_argument("--seed", type=int, default=0)
@@ -70,7 +69,7 @@ def hardware() -> str:
     return platform.processor() or platform.machine()
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str]) -> int:
     args = parse(argv)
     torch.set_num_threads(args.threads)
     config = RLConfig(
@@ -99,8 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
         "task": "navigation",
         "algo": config.algo,
         "config": asdict(config),
-        "command": "python -m app.train_navigation "
-        + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": f"{PROG} " + shlex.join(argv),
         "seconds": round(seconds, 1),
         "minutes": round(seconds / 60, 2),
         "cpu_minutes": round(cpu_seconds / 60, 2),
@@ -113,8 +111,4 @@ def main(argv: list[str] | None = None) -> dict:
         args.save.parent.mkdir(parents=True, exist_ok=True)
         save_checkpoint(args.save, config, theta, {"card": card})
         args.save.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
-    return card
-
-
-if __name__ == "__main__":
-    main()
+    return 0

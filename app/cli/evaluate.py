@@ -1,12 +1,12 @@
 """Command line: evaluate a saved model on fresh tasks.
 
-    python -m app.evaluate sinusoid --checkpoint models/sinusoid-maml.pt \
+    maml evaluate sinusoid --checkpoint models/sinusoid-maml.pt \
         --shots 10 --tasks 1000 --seed 2017 --out eval.json
-    python -m app.evaluate omniglot --checkpoint models/omniglot-protonet-20way-1shot.pt \
+    maml evaluate omniglot --checkpoint models/omniglot-protonet-20way-1shot.pt \
         --tasks 1000 --split test --ways 5
 
 Writes ``{"checkpoint", "algo", "eval": {...}}`` with the same ``eval`` block as
-``python -m app.train``: for sinusoids the query MSE after 0, 1 and 10 inner steps, for
+``maml train``: for sinusoids the query MSE after 0, 1 and 10 inner steps, for
 Omniglot the accuracy over episodes of one split's alphabets with its 95% interval
 (``--shots`` and ``--alpha`` are the sinusoid's; a metric-based model, which has no
 fixed number of classes, can be tested with another ``--ways`` than it was trained with).
@@ -19,7 +19,7 @@ for a card measured before a change in how a method predicts.
 nearest-prototype rule of Prototypical networks and no meta-training: what pre-training by
 itself gives. With ``--update-card`` the result goes into the body's card (``NAME.json``).
 
-    python -m app.evaluate omniglot --body models/bodies/NAME.pt --ways 20 --update-card
+    maml evaluate omniglot --body models/bodies/NAME.pt --ways 20 --update-card
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from app.meta.config import OmniglotConfig
 from app.meta.evaluate import EVAL_SEED, evaluate_classification, evaluate_regression
 from app.meta.train import build_model, episodes, load_checkpoint
 
+PROG = "maml evaluate"  # how a body's card writes the command that measured it
 BODY_QUERIES = 5  # query images per class, as the model cards are measured
 RESULTS = {"accuracy", "ci95", "mse", "diverged"}  # an eval block's measured values
 
@@ -58,10 +59,8 @@ def update_card(checkpoint: Path, step: int, evaluation: dict, seconds: float) -
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m app.evaluate", description=__doc__.split("\n")[0]
-    )
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("task", choices=["omniglot", "sinusoid"])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", type=Path)
@@ -166,8 +165,7 @@ def body_main(args: argparse.Namespace) -> int:
         key = f"{config.ways}way-{args.split}"
         card.setdefault("nearest_prototype", {})[key] = evaluation | {
             "seconds": round(time.perf_counter() - started, 2),
-            "command": "python -m app.evaluate "
-            + shlex.join(sys.argv[1:] if args.argv is None else args.argv),
+            "command": f"{PROG} " + shlex.join(args.argv),
         }
         path.write_text(json.dumps(card, indent=2) + "\n")
     result = {"body": str(args.body), "eval": evaluation}
@@ -175,7 +173,3 @@ def body_main(args: argparse.Namespace) -> int:
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,8 +1,8 @@
 """Command line: meta-train a model and write its evaluation, checkpoint and model card.
 
-    python -m app.train sinusoid --algo maml --steps 70000 --seed 0 \
+    maml train sinusoid --algo maml --steps 70000 --seed 0 \
         --save models/sinusoid-maml.pt --out maml.json
-    python -m app.train omniglot --algo protonet --ways 5 --shots 1 --steps 20000 --seed 0 \
+    maml train omniglot --algo protonet --ways 5 --shots 1 --steps 20000 --seed 0 \
         --save models/omniglot-protonet-5way-1shot.pt
 
 With ``--save``, progress is checkpointed every ``--checkpoint-every`` steps and every
@@ -50,6 +50,7 @@ from app.meta.train import (
 )
 from app.settings import ROOT
 
+PROG = "maml train"  # how the model card writes the command that made it
 HYPER_FLAGS = (
     "meta_batch",
     "shots",
@@ -70,8 +71,8 @@ HYPER_FLAGS = (
 )
 
 
-def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m app.train", description=__doc__.split("\n")[0])
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("task", choices=["sinusoid", "omniglot"])
     parser.add_argument("--algo", choices=sorted(REGISTRY), default="maml")
     parser.add_argument("--steps", type=int, default=1000)
@@ -171,10 +172,10 @@ def train(run: Training, args: argparse.Namespace) -> bool:
     return True
 
 
-def card(run: Training, args: argparse.Namespace, argv: list[str] | None, done: bool) -> dict:
+def card(run: Training, args: argparse.Namespace, argv: list[str], done: bool) -> dict:
     """The result and model card: configuration, command, budget and evaluation."""
     config = run.config
-    command = "python -m app.train " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = f"{PROG} " + shlex.join(argv)
     result = {
         "task": config.task,
         "algo": config.algo,
@@ -214,7 +215,7 @@ def card(run: Training, args: argparse.Namespace, argv: list[str] | None, done: 
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str]) -> int:
     args = parse(argv)
     torch.set_num_threads(args.threads)
     try:
@@ -248,7 +249,3 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.write_text(text + "\n")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Start the server with the settings' host, port and log level: ``python -m app.serve``.
+"""``maml serve``: start the web app with the settings' host, port and log level.
 
 On SIGINT or SIGTERM, running training jobs are cancelled first, so that every
 open stream ends with an ``error`` event and closes, and then uvicorn shuts down.
@@ -8,6 +8,8 @@ The client address that rate limits and the request log use is the connection's 
 ``MAML_FORWARDED_ALLOW_IPS`` (empty by default: from nobody). A request must arrive at a
 steady pace (:mod:`app.timeouts`).
 """
+
+import argparse
 
 import uvicorn
 
@@ -43,11 +45,13 @@ def server_config(settings: Settings, app) -> uvicorn.Config:
     )
 
 
-def main() -> None:
+def main(argv: list[str]) -> int:
+    argparse.ArgumentParser(
+        prog="maml serve",
+        description=__doc__.split("\n")[0],
+        epilog="Every setting is an environment variable MAML_*: see the README's table.",
+    ).parse_args(argv)
     settings = Settings.from_env()
     app = create_app(settings)
     Server(server_config(settings, app), app).run()
-
-
-if __name__ == "__main__":
-    main()
+    return 0
