@@ -138,11 +138,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     MAML_MODELS_DIR=/opt/maml/models
 
 # Compile the app's bytecode (its files are read-only at run time), compress the static assets
-# into the cache (gzip and brotli, once: app/assets.py) and make sure the preprocessed cache
+# into the cache (gzip and brotli, once: app/web/assets.py) and make sure the preprocessed cache
 # still matches the copied zips, so the container starts without redoing either.
 WORKDIR /opt/maml
 RUN python -m compileall -q app \
- && python -m app.assets > /dev/null \
+ && python -m app.web.assets > /dev/null \
  && python -c 'from pathlib import Path; from app.meta.tasks.omniglot import cache_key; key = cache_key(sorted(Path("omniglot").glob("images_*.zip"))); assert Path(f"cache/omniglot-{key}.npz").is_file(), "the Omniglot cache does not match the zips"'
 
 USER 10001:10001

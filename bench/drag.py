@@ -1,6 +1,6 @@
 """Time the landscape figures' routes over HTTP against plain Python loops run in the same process.
 
-Starts the real app (``uvicorn --factory app.main:create_app``) on a free loopback port, then:
+Starts the real app (``uvicorn --factory app.web.main:create_app``) on a free loopback port, then:
 
 - **drag routes** (/api/updates, /api/landscape/two-tasks, /reptile, /imaml, /imaml-cg):
   the HTTP round trip of a fresh θ each time (never a cache hit), as a reader's drag
@@ -256,7 +256,7 @@ def main() -> None:
     )
 
     print("  the drag computations, uncached, in process (median ms):")
-    from app.api import landscape as api
+    from app.web.api import landscape as api
 
     drag_calls = {
         "updates (k = 1, λ = 10)": lambda i: api.updates_json.__wrapped__(
@@ -293,8 +293,8 @@ def main() -> None:
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--port", str(port),
-         "--log-level", "warning"],
+        [sys.executable, "-m", "uvicorn", "--factory", "app.web.main:create_app",
+         "--port", str(port), "--log-level", "warning"],
         env={**os.environ, "MAML_LOG_LEVEL": "warning"},
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

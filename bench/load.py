@@ -50,8 +50,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.pages import PAGES  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from app.web.pages import PAGES  # noqa: E402
 
 PAGE_LOADS = 100
 CLASSIFY_CALLS = 50

@@ -2,7 +2,7 @@
 
 The app serves npm's cartesian build (``static/vendor/plotly.min.js``); compare it with the
 full one, or any other build. For each bundle: its size as sent (bytes, gzip, brotli as
-``app.assets`` stores them), the trace types it registers (against those the figures use:
+``app.web.assets`` stores them), the trace types it registers (against those the figures use:
 ``static/js`` is searched for ``type: "…"`` in trace objects, and ``scatter`` is Plotly's
 default), and, in headless Chromium (Debian's ``chromium``), the time from navigation to
 a drawn heatmap with a contour overlay on a cold cache: the script's transfer, parse and
@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.assets import ENCODINGS  # noqa: E402
-from app.vendor import PLOTLY_JS, registered_trace_types, used_trace_types  # noqa: E402
+from app.web.assets import ENCODINGS  # noqa: E402
+from app.web.vendor import PLOTLY_JS, registered_trace_types, used_trace_types  # noqa: E402
 
 PAGE = """<!doctype html><html><head><script src="/plotly.js"></script></head><body>
 <div id="f" style="width:600px;height:400px"></div><script>

@@ -24,7 +24,7 @@ import time
 
 import httpx
 
-from app.pages import PAGES
+from app.web.pages import PAGES
 
 
 def free_port() -> int:

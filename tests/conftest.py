@@ -13,12 +13,12 @@ import pytest
 import torch
 import uvicorn
 
-from app.main import create_app
 from app.meta.nets import regression_mlp
 from app.meta.params import leaves
 from app.meta.tasks.omniglot import load_omniglot
 from app.meta.tasks.sinusoid import SinusoidTasks
 from app.settings import Settings
+from app.web.main import create_app
 
 
 @pytest.fixture(params=["tanh", "relu"])

@@ -4,13 +4,13 @@ page's figure, against a hand-written loop and the reference MAML checkpoint."""
 import pytest
 import torch
 
-from app.meta.adaptation import episode_curves
+from app.meta.adaptation_curves import episode_curves
 from app.meta.nets import conv4_classifier
 from app.meta.params import leaves
 from app.meta.tasks.omniglot import load_omniglot
 from app.meta.train import FewShotClassifier
-from app.quiz import make_task
 from app.settings import Settings
+from app.web.quiz_tasks import make_task
 
 WAYS, ALPHA, STEPS = 5, 0.3, 4
 

@@ -4,12 +4,12 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app.api import landscape as api
-from app.main import create_app
 from app.meta import landscape, toy
 from app.meta.algorithms import ALGORITHMS, Hyper
 from app.meta.params import flatten, leaves
 from app.settings import Settings
+from app.web.api import landscape as api
+from app.web.main import create_app
 
 THETA = [0.5, -0.5]
 

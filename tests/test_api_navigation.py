@@ -4,11 +4,11 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app.api.navigation import adapt_answer
-from app.main import create_app
 from app.meta.rl import gaussian_mlp
 from app.meta.rl_train import adapted_returns, load_checkpoint
 from app.settings import ROOT, Settings
+from app.web.api.navigation import adapt_answer
+from app.web.main import create_app
 
 BODY = {"goal": [0.3, -0.2], "models": ["pretrained", "maml"], "steps": 3, "seed": 5}
 

@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app.main import create_app
-from app.quiz import make_task
 from app.settings import Settings
+from app.web.main import create_app
+from app.web.quiz_tasks import make_task
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app.main import create_app
-from app.quiz import make_task
 from app.settings import Settings
+from app.web.main import create_app
+from app.web.quiz_tasks import make_task
 
 
 @pytest.fixture
@@ -210,7 +210,7 @@ def test_tokens_stay_valid_after_a_restart_and_only_there(tmp_path):
 def test_answers_stored_under_old_spellings_count_once(tmp_path):
     import sqlite3
 
-    from app.store import AnswerStore
+    from app.web.quiz_store import AnswerStore
 
     store = AnswerStore(tmp_path / "quiz.sqlite3")
     for task, correct in [

@@ -5,11 +5,11 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app.main import create_app
-from app.meta.finetune import finetune_curves
+from app.meta.adaptation_curves import finetune_curves
 from app.meta.nets import regression_mlp
 from app.meta.train import load_checkpoint
 from app.settings import ROOT, Settings
+from app.web.main import create_app
 from tests.sse import stream
 
 BODY = {"amplitude": 2.0, "phase": 0.5, "xs": [-3.0, -1.0, 0.5, 2.0, 4.0]}

@@ -13,8 +13,9 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import assets as asset_module
-from app.assets import (
+from app.settings import Settings
+from app.web import assets as asset_module
+from app.web.assets import (
     IMMUTABLE,
     PREFIX,
     DiskCache,
@@ -23,11 +24,10 @@ from app.assets import (
     choose_encoding,
     source_files,
 )
-from app.main import create_app
-from app.middleware import SECURITY_HEADERS
-from app.pages import PAGE_CACHE, PAGES
-from app.settings import Settings
-from app.vendor import PLOTLY_JS, registered_trace_types, used_trace_types
+from app.web.main import create_app
+from app.web.middleware import SECURITY_HEADERS
+from app.web.pages import PAGE_CACHE, PAGES
+from app.web.vendor import PLOTLY_JS, registered_trace_types, used_trace_types
 
 ASSET_URL = re.compile(r'(?:src|href)="(/static/[^"]*)"')
 HASHED = re.compile(r"^/static/(?P<stem>.+)\.(?P<hash>[0-9a-f]{12})(?P<suffix>\.[A-Za-z0-9]+)$")

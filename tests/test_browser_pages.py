@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.pages import PAGES
+from app.web.pages import PAGES
 
 pytestmark = pytest.mark.browser
 

@@ -162,7 +162,7 @@ def test_python_dash_m_app_is_maml():
 
 
 def test_importing_the_web_app_builds_nothing():
-    code = "import app.main, torch; print(torch.get_num_threads(), hasattr(app.main, 'app'))"
+    code = "import app.web.main as m, torch; print(torch.get_num_threads(), hasattr(m, 'app'))"
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

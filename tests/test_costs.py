@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app.api.omniglot import MAX_REQUEST_PIXELS
-from app.main import create_app
 from app.settings import Settings
+from app.web.api.omniglot import MAX_REQUEST_PIXELS
+from app.web.main import create_app
 from tests.conftest import server_settings, serving
 from tests.sse import read_events
 

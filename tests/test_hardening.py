@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.cli.serve import server_config
-from app.main import create_app
-from app.middleware import SECURITY_HEADERS
 from app.settings import Settings
+from app.web.main import create_app
+from app.web.middleware import SECURITY_HEADERS
 from tests.conftest import free_port
 
 NOT_OBJECTS = [[], "x", 1, None, True, [{"task": "sinusoid"}], 2.5]

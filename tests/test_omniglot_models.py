@@ -7,13 +7,13 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app.classifiers import Classifiers
 from app.cli import evaluate
-from app.main import create_app
 from app.meta.config import config_from_dict
 from app.meta.tasks.omniglot import OmniglotTasks
 from app.meta.train import load_checkpoint, omniglot_data
 from app.settings import ROOT
+from app.web.classifiers import Classifiers
+from app.web.main import create_app
 from tests.test_omniglot_training import needs_data
 
 MODELS = ROOT / "models"

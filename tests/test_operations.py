@@ -13,9 +13,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import create_app
-from app.quiz import TaskTokens
 from app.settings import Settings
+from app.web.main import create_app
+from app.web.quiz_tasks import TaskTokens
 from tests.conftest import free_port
 from tests.sse import read_events
 

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app.bibliography import REFERENCES
-from app.pages import render
-from app.results import (
+from app.article.bibliography import REFERENCES
+from app.article.results import (
     PUBLISHED,
     ROTATED,
     TABLE_METHODS,
@@ -27,6 +26,7 @@ from app.results import (
     omniglot_cards,
 )
 from app.settings import Settings
+from app.web.pages import render
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 
@@ -193,7 +193,7 @@ def test_each_served_card_shows_its_start_minutes_and_hardware(path):
 
 def test_the_published_table_of_the_comparison_page_agrees_with_the_records():
     """The four optimisation-based methods' table (with Mini-ImageNet) repeats numbers of
-    app/results.py: each Omniglot number there must be a record of that method, column and
+    app/article/results.py: each Omniglot number there must be a record of that method, column and
     protocol."""
     html = render("comparison", Settings())
     table = re.search(r'<h2 id="published">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)

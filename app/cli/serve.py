@@ -6,16 +6,16 @@ open stream ends with an ``error`` event and closes, and then uvicorn shuts down
 The client address that rate limits and the request log use is the connection's own:
 ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only from the proxies listed in
 ``MAML_FORWARDED_ALLOW_IPS`` (empty by default: from nobody). A request must arrive at a
-steady pace (:mod:`app.timeouts`).
+steady pace (:mod:`app.web.timeouts`).
 """
 
 import argparse
 
 import uvicorn
 
-from app.main import create_app
 from app.settings import Settings
-from app.timeouts import timed_protocol
+from app.web.main import create_app
+from app.web.timeouts import timed_protocol
 
 
 class Server(uvicorn.Server):

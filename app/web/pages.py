@@ -1,8 +1,8 @@
 """The article's pages: their order, titles, routes, and server-side rendering.
 
-A page is rendered once (Jinja, then :func:`app.article.typeset` for its math
+A page is rendered once (Jinja, then :func:`app.article.typesetting.typeset` for its math
 and citations), compressed once and kept; it is served with a short lifetime and
-an ETag (:class:`app.assets.Encoded`), its assets by their hashed URLs. Figures
+an ETag (:class:`app.web.assets.Encoded`), its assets by their hashed URLs. Figures
 fill themselves in from the API at run time.
 """
 
@@ -17,17 +17,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from app.api.jobs import OMNIGLOT_WEB_ALGORITHMS
-from app.article import typeset
-from app.assets import Encoded, catalogue
-from app.bibliography import REFERENCES
+from app.article.bibliography import REFERENCES
+from app.article.results import body_measurements, chart_points, measured_table
+from app.article.typesetting import typeset
 from app.meta import inner
 from app.meta.algorithms import ALGORITHMS, maml
 from app.meta.config import TrainConfig
-from app.results import body_measurements, chart_points, measured_table
 from app.settings import Settings
+from app.web.api.jobs import OMNIGLOT_WEB_ALGORITHMS
+from app.web.assets import Encoded, catalogue
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 REFERENCES_MARK = "<!--references-->"
 PAGE_CACHE = "public, max-age=60"  # short: a page names its assets, which change with a release
 SOURCE = {  # the engine's own code, shown on the MAML page

@@ -1,7 +1,7 @@
 """The web application: ``create_app()`` wires settings, pages, API routers and static files.
 
 Importing this module builds nothing; ``maml serve`` calls the factory (or, under plain
-uvicorn, ``uvicorn --factory app.main:create_app``)."""
+uvicorn, ``uvicorn --factory app.web.main:create_app``)."""
 
 from __future__ import annotations
 
@@ -14,25 +14,25 @@ import torch
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from app import assets, docs, pages
-from app.api import jobs as jobs_api
-from app.api import landscape as landscape_api
-from app.api import navigation as navigation_api
-from app.api import omniglot as omniglot_api
-from app.api import quiz as quiz_api
-from app.api import sinusoid as sinusoid_api
-from app.api.errors import validation_handler
-from app.classifiers import Classifiers
-from app.datasets import OmniglotSource
-from app.jobs import JobManager
 from app.meta.config import TrainConfig
 from app.meta.train import Training
-from app.middleware import BodyLimit, RequestLog, SecurityHeaders
-from app.quiz import TaskTokens
-from app.ratelimit import RateLimiter
 from app.settings import Settings
-from app.store import AnswerStore
-from app.streams import training_events
+from app.web import assets, docs, pages
+from app.web.api import jobs as jobs_api
+from app.web.api import landscape as landscape_api
+from app.web.api import navigation as navigation_api
+from app.web.api import omniglot as omniglot_api
+from app.web.api import quiz as quiz_api
+from app.web.api import sinusoid as sinusoid_api
+from app.web.api.errors import validation_handler
+from app.web.classifiers import Classifiers
+from app.web.job_queue import JobManager
+from app.web.middleware import BodyLimit, RequestLog, SecurityHeaders
+from app.web.omniglot_source import OmniglotSource
+from app.web.quiz_store import AnswerStore
+from app.web.quiz_tasks import TaskTokens
+from app.web.ratelimit import RateLimiter
+from app.web.streams import training_events
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 

@@ -12,7 +12,7 @@ A slow run also sends ``progress`` whenever a second has passed since the last o
 every long computation between two meta-iterations (a landscape, the final evaluation) is
 done in pieces with ``should_stop`` asked between them, so a cancelled job frees its worker
 after at most one piece: one meta-iteration, one row of a landscape grid or one slice of the
-final evaluation's tasks (:mod:`app.jobcost` bounds what each may cost).
+final evaluation's tasks (:mod:`app.web.job_cost` bounds what each may cost).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from app.jobs import Cancelled
+from app.meta.adaptation_curves import finetune_curves
 from app.meta.config import TrainConfig
 from app.meta.evaluate import (
     EVAL_SEED,
@@ -32,7 +32,6 @@ from app.meta.evaluate import (
     finetune_losses,
     mean_and_interval,
 )
-from app.meta.finetune import finetune_curves
 from app.meta.landscape import (
     grid_axes,
     pca_plane,
@@ -46,6 +45,7 @@ from app.meta.params import Params, copied
 from app.meta.tasks.omniglot import Omniglot
 from app.meta.tasks.sinusoid import PROBE, SinusoidTasks, grid, probe_task, sinusoid
 from app.meta.train import Progress, Snapshot, Training, episodes
+from app.web.job_queue import Cancelled
 
 PROGRESS_EVENTS = 200
 SNAPSHOT_EVENTS = 50

@@ -8,7 +8,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.vendor import plotly_style_hashes
+from app.web.vendor import plotly_style_hashes
 
 log = logging.getLogger("app.requests")
 
@@ -17,9 +17,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        # Plotly's own inline <style> elements, by hash (see app.vendor), and the style attributes
-        # that position its SVG layers. No other style sheet or <style> content is allowed (CSP
-        # level 3 treats elements and attributes separately).
+        # Plotly's own inline <style> elements, by hash (see app.web.vendor), and the style
+        # attributes that position its SVG layers. No other style sheet or <style> content is
+        # allowed (CSP level 3 treats elements and attributes separately).
         "style-src-elem 'self' " + " ".join(f"'{h}'" for h in plotly_style_hashes()),
         "style-src-attr 'unsafe-inline'",
         "img-src 'self' data: blob:",
@@ -58,7 +58,7 @@ class HTTPMiddleware:
 
 class SecurityHeaders(HTTPMiddleware):
     """Adds the Content-Security-Policy (only this server's scripts and styles) and friends; a
-    response that sets its own policy (``/redoc``, :mod:`app.docs`) keeps it.
+    response that sets its own policy (``/redoc``, :mod:`app.web.docs`) keeps it.
 
     An exception that escapes the app before it answered is answered here, as a plain 500
     with these headers too (and logged), instead of by Starlette's outermost error handler,

@@ -14,7 +14,7 @@ from app.meta.tasks.omniglot import Omniglot, load_omniglot
 from app.meta.tasks.omniglot_download import OFFICIAL_BASE_URL
 from app.settings import Settings
 
-log = logging.getLogger("app.datasets")
+log = logging.getLogger("app.web.omniglot_source")
 
 
 class DataUnavailable(Exception):

@@ -1,12 +1,12 @@
 """SQLite storage of anonymous quiz answers (mode, correct or not, time taken).
 
-WAL journal with ``synchronous=FULL``: once :meth:`AnswerStore.add` returns, the
-answer is on disk and survives the process being killed. A task can be answered
-once: it is stored under its canonical name ``"<ways>-<seed>"`` (see :mod:`app.quiz`), which is
+WAL journal with ``synchronous=FULL``: once :meth:`AnswerStore.add` returns, the answer is
+on disk and survives the process being killed. A task can be answered once: it is stored
+under its canonical name ``"<ways>-<seed>"`` (see :mod:`app.web.quiz_tasks`), which is
 unique. Rows written before tokens were signed may name a task in another spelling
 (``5-0123``, Unicode digits); opening the store renames them, and moves a second answer to
-the same task into ``duplicates``, which no statistic counts. A task whose answer was
-shown before anyone answered it (the MAML page's figure marks the right candidate) is
+the same task into ``duplicates``, which no statistic counts. A task whose answer was shown
+before anyone answered it (the MAML page's figure marks the right candidate) is
 :meth:`AnswerStore.reveal`-ed and takes no answer after that, so the readers' statistics
 count only honest guesses.
 """

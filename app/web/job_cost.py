@@ -1,6 +1,6 @@
 """What a training job asked over HTTP may cost: an estimate of its longest uninterruptible piece.
 
-A web job checks whether it was cancelled between pieces of work (:mod:`app.streams`): one
+A web job checks whether it was cancelled between pieces of work (:mod:`app.web.streams`): one
 meta-iteration, one row of a landscape grid, one validation episode, one slice of the final
 evaluation. The longest piece is how long a cancelled job may keep its worker, so a
 configuration whose longest piece is estimated above :data:`PIECE_SECONDS` is refused up
@@ -8,7 +8,7 @@ front, with a message that names what to reduce.
 
 The estimates are fitted to measurements on the 2-core machine this app is developed on,
 single-threaded PyTorch, with two other training processes running (``bench``-style timings
-of ``Training.meta_step``, ``app.streams.landscape_event`` and the evaluations): on an idle
+of ``Training.meta_step``, ``app.web.streams.landscape_event`` and the evaluations): on an idle
 machine a piece takes about half as long. They err on the slow side. The defaults and the
 article's own runs are far inside the bound.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 from app.meta.config import TrainConfig
 
 PIECE_SECONDS = 1.0
-LANDSCAPE_ROW_POINTS = 15 * 10  # grid points of a row × the landscape's tasks (app.streams)
+LANDSCAPE_ROW_POINTS = 15 * 10  # grid points of a row × the landscape's tasks (app.web.streams)
 
 
 def sinusoid_step_seconds(config: TrainConfig) -> float:

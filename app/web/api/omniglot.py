@@ -18,11 +18,11 @@ from fastapi import APIRouter, HTTPException, Request
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from app.api.errors import enforce_rate, invalid
-from app.api.quiz import drawing_url, issued_task, task_key
+from app.article.results import omniglot_cards
 from app.meta.tasks.drawings import MAX_SIDE, model_input
-from app.quiz import TOKEN, TOKEN_MAX_LENGTH
-from app.results import omniglot_cards
+from app.web.api.errors import enforce_rate, invalid
+from app.web.api.quiz import drawing_url, issued_task, task_key
+from app.web.quiz_tasks import TOKEN, TOKEN_MAX_LENGTH
 
 router = APIRouter(prefix="/api/omniglot", tags=["omniglot"])
 MAX_IMAGE_CHARS = 300_000  # base64 characters of one image (about 220 kB of PNG)

@@ -20,7 +20,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-PLOTLY_JS = Path(__file__).resolve().parent.parent / "static" / "vendor" / "plotly.min.js"
+PLOTLY_JS = Path(__file__).resolve().parents[2] / "static" / "vendor" / "plotly.min.js"
 INLINE_STYLE = re.compile(r"\.textContent='((?:[^'\\]|\\.)*)'")
 FIGURES = PLOTLY_JS.parent.parent / "js"
 TRACE_MODULE = re.compile(r'moduleType:"trace",name:"(\w+)"')

@@ -2,7 +2,7 @@
 
 FastAPI's own pages load both from a CDN and start them with an inline script, which the
 app's Content-Security-Policy blocks (and offline there is no CDN). Here the assets come
-from the ``fastapi-offline`` package and the start-up scripts from ``app/docs_assets``,
+from the ``fastapi-offline`` package and the start-up scripts from ``app/web/docs_assets``,
 all served by this server under ``/docs-assets/``. Swagger UI runs under the app's CSP as
 it is. ReDoc writes its styles into ``<style>`` elements, so ``/redoc`` sends the same CSP
 with one addition: style elements carrying that response's random nonce (``redoc-prelude.js``
@@ -20,7 +20,7 @@ import fastapi_offline
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from app.middleware import CONTENT_SECURITY_POLICY
+from app.web.middleware import CONTENT_SECURITY_POLICY
 
 PACKAGE_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 OWN_ASSETS = Path(__file__).parent / "docs_assets"

@@ -11,10 +11,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from app.api.errors import enforce_rate
-from app.datasets import DataUnavailable
-from app.quiz import TOKEN, TOKEN_MAX_LENGTH, BadToken, QuizTask, make_task
-from app.store import AlreadyAnswered, AnswerShown
+from app.web.api.errors import enforce_rate
+from app.web.omniglot_source import DataUnavailable
+from app.web.quiz_store import AlreadyAnswered, AnswerShown
+from app.web.quiz_tasks import TOKEN, TOKEN_MAX_LENGTH, BadToken, QuizTask, make_task
 
 router = APIRouter(tags=["quiz"])
 MIN_MS, MAX_MS = 150, 30 * 60 * 1000

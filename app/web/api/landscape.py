@@ -34,9 +34,9 @@ import torch
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.errors import enforce_rate
 from app.meta import cost, landscape, toy
 from app.meta.algorithms import Hyper
+from app.web.api.errors import enforce_rate
 
 PREFIX = "/api/landscape"
 router = APIRouter(tags=["landscape"])  # one router: /api/landscape/… and /api/updates

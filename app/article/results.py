@@ -13,7 +13,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from app.article import short_citation
+from app.article.typesetting import short_citation
 from app.meta.config import config_from_dict
 
 # Two ways of testing one-shot classification on Omniglot.

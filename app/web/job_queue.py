@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from app.meta.config import TrainConfig
 
-log = logging.getLogger("app.jobs")
+log = logging.getLogger("app.web.job_queue")
 
 Runner = Callable[[TrainConfig, Callable[[], bool]], Iterator[tuple[str, dict]]]
 

@@ -11,7 +11,7 @@ import torch
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.meta.finetune import finetune_curves
+from app.meta.adaptation_curves import finetune_curves
 from app.meta.nets import regression_mlp
 from app.meta.params import Params
 from app.meta.tasks.sinusoid import AMPLITUDE, PHASE, X_RANGE, grid, sinusoid

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
+from app.article.results import omniglot_cards
 from app.meta.train import FewShotClassifier
-from app.results import omniglot_cards
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ HTML, so the browser needs no script or CDN to show the mathematics:
 - ``\\label{name}`` inside a display equation numbers it (1), (2), … in page order
   and ``\\eqref{name}`` anywhere links to it, before or after the equation;
 - ``\\cite{key}`` (or ``\\cite{a,b}``) becomes an author–year link to the page's
-  reference list, built from :mod:`app.bibliography`.
+  reference list, built from :mod:`app.article.bibliography`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from latex2mathml.converter import convert
 
-from app.bibliography import REFERENCES
+from app.article.bibliography import REFERENCES
 
 DISPLAY = re.compile(r"\\\[(.+?)\\\]", re.S)
 INLINE = re.compile(r"\\\((.+?)\\\)", re.S)

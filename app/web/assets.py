@@ -1,12 +1,12 @@
 """Static assets as a browser should get them: content-hashed names, compressed once.
 
-Every file under ``static/`` (Plotly's too, ``vendor/plotly.min.js``: see :mod:`app.vendor`)
+Every file under ``static/`` (Plotly's too, ``vendor/plotly.min.js``: see :mod:`app.web.vendor`)
 is read once and named by its content: ``css/site.css`` is served as
 ``/static/css/site.<hash>.css``, the hash being the first 12 hex digits of its SHA-256.
 Each is compressed once with gzip (level 9) and brotli (quality 11). The compressed bytes
 are kept under ``<MAML_CACHE_DIR>/assets/``, named by the content's hash, so the slow
 brotli pass (seconds for Plotly) runs once per content, not once per start;
-``python -m app.assets`` runs it ahead of time (the Docker build does). What is read back
+``python -m app.web.assets`` runs it ahead of time (the Docker build does). What is read back
 from there is checked against the source before it is used.
 
 A request is answered from memory, never compressed again: brotli when the browser

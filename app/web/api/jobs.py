@@ -10,10 +10,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ConfigDict, Discriminator, Field, Tag
 
-from app.api.errors import enforce_rate, invalid
-from app.jobcost import cost_problem
-from app.jobs import Job, JobManager, QueueFull
 from app.meta.config import OmniglotConfig, TrainConfig
+from app.web.api.errors import enforce_rate, invalid
+from app.web.job_cost import cost_problem
+from app.web.job_queue import Job, JobManager, QueueFull
 
 router = APIRouter(prefix="/api/jobs", tags=["training"])
 POLL_SECONDS = 0.05

@@ -1,0 +1,1 @@
+"""The web service: the FastAPI app, its pages, API routers, assets, jobs and quiz."""
