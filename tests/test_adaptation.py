@@ -8,7 +8,7 @@ from app.meta.adaptation_curves import episode_curves
 from app.meta.nets import conv4_classifier
 from app.meta.params import leaves
 from app.meta.tasks.omniglot import load_omniglot
-from app.meta.train import FewShotClassifier
+from app.meta.training import FewShotClassifier
 from app.settings import Settings
 from app.web.quiz_tasks import make_task
 

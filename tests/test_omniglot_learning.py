@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from app.meta.config import OmniglotConfig
-from app.meta.train import Training
+from app.meta.training import Training
 
 DATA = Path(
     os.environ.get(

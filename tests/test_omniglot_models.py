@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from app.cli import evaluate
 from app.meta.config import config_from_dict
 from app.meta.tasks.omniglot import OmniglotTasks
-from app.meta.train import load_checkpoint, omniglot_data
+from app.meta.training import load_checkpoint, omniglot_data
 from app.settings import ROOT
 from app.web.classifiers import Classifiers
 from app.web.main import create_app

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from app.cli import evaluate, train
 from app.meta.config import OmniglotConfig, TrainConfig, config_from_dict
-from app.meta.train import FewShotClassifier, Training, build_model
+from app.meta.training import FewShotClassifier, Training, build_model
 
 DATA = Path(
     os.environ.get(

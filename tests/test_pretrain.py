@@ -14,7 +14,7 @@ from app.meta.config import OmniglotConfig, TrainConfig
 from app.meta.params import copied
 from app.meta.pretrain import is_body, pretrain_body
 from app.meta.tasks.omniglot import ROTATIONS, OmniglotTasks
-from app.meta.train import Progress, Training, load_checkpoint, omniglot_data
+from app.meta.training import Progress, Training, load_checkpoint, omniglot_data
 from tests.test_omniglot_training import cli, needs_data
 
 

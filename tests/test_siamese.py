@@ -5,7 +5,7 @@ import torch
 from app.meta.algorithms import REGISTRY, siamese
 from app.meta.algorithms.episode import embed
 from app.meta.config import OmniglotConfig
-from app.meta.train import Training
+from app.meta.training import Training
 from tests.test_conv4_gradients import random_episodes, theta_for
 from tests.test_omniglot_training import needs_data
 

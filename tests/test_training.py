@@ -5,7 +5,7 @@ import torch
 
 from app.meta.config import TrainConfig
 from app.meta.params import flatten
-from app.meta.train import Evaluation, Progress, Snapshot, Training, TrainingDiverged
+from app.meta.training import Evaluation, Progress, Snapshot, Training, TrainingDiverged
 
 
 def final_params(config):

@@ -35,8 +35,8 @@ import torch
 
 from app.meta.algorithms import REGISTRY
 from app.meta.config import OmniglotConfig
-from app.meta.evaluate import EVAL_SEED, evaluate_classification, evaluate_regression
-from app.meta.train import build_model, episodes, load_checkpoint
+from app.meta.evaluation import EVAL_SEED, evaluate_classification, evaluate_regression
+from app.meta.training import build_model, episodes, load_checkpoint
 
 PROG = "maml evaluate"  # how a body's card writes the command that measured it
 BODY_QUERIES = 5  # query images per class, as the model cards are measured

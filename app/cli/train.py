@@ -41,7 +41,7 @@ from app.meta.algorithms import REGISTRY
 from app.meta.config import OmniglotConfig, TrainConfig
 from app.meta.heads import HEADS
 from app.meta.tasks.omniglot import SPLITS
-from app.meta.train import (
+from app.meta.training import (
     Evaluation,
     Pretraining,
     Progress,

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from app.article.results import omniglot_cards
-from app.meta.train import FewShotClassifier
+from app.meta.training import FewShotClassifier
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from app.meta.config import TrainConfig
-from app.meta.train import Training
+from app.meta.training import Training
 from app.settings import Settings
 from app.web import assets, docs, pages
 from app.web.api import jobs as jobs_api

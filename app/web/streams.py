@@ -24,7 +24,7 @@ import torch
 
 from app.meta.adaptation_curves import finetune_curves
 from app.meta.config import TrainConfig
-from app.meta.evaluate import (
+from app.meta.evaluation import (
     EVAL_SEED,
     QUERY_POINTS,
     REPORTED_STEPS,
@@ -44,7 +44,7 @@ from app.meta.landscape import (
 from app.meta.params import Params, copied
 from app.meta.tasks.omniglot import Omniglot
 from app.meta.tasks.sinusoid import PROBE, SinusoidTasks, grid, probe_task, sinusoid
-from app.meta.train import Progress, Snapshot, Training, episodes
+from app.meta.training import Progress, Snapshot, Training, episodes
 from app.web.job_queue import Cancelled
 
 PROGRESS_EVENTS = 200
@@ -111,7 +111,7 @@ def landscape_event(
 
 
 def final_evaluation(run: Training, should_stop: Callable[[], bool]) -> dict:
-    """:func:`app.meta.evaluate.evaluate_regression` on ``FINAL_EVAL_TASKS`` tasks, the same
+    """:func:`app.meta.evaluation.evaluate_regression` on ``FINAL_EVAL_TASKS`` tasks, the same
     tasks and numbers, fine-tuned a slice of tasks at a time."""
     config, theta = run.config, run.theta
     dtype = next(iter(theta.values())).dtype

@@ -31,7 +31,7 @@ import torch
 from app.meta.adaptation_curves import Curves, episode_curves
 from app.meta.algorithms import REGISTRY, per_task_loop
 from app.meta.config import EVALUATION_FIELDS, SCHEDULE_FIELDS, TrainConfig, config_from_dict
-from app.meta.evaluate import evaluate_classification, evaluate_regression
+from app.meta.evaluation import evaluate_classification, evaluate_regression
 from app.meta.nets import Model, regression_mlp
 from app.meta.params import Params, copied, leaves
 from app.meta.pretrain import body_file, is_body, pretrain_body
@@ -445,6 +445,6 @@ class FewShotClassifier:
 
     def adaptation(self, xs: torch.Tensor, ys: torch.Tensor, xq: torch.Tensor) -> Curves:
         """An optimisation-based model's query probabilities and support loss after each of
-        its k test-time steps on one episode (:func:`~app.meta.adaptation_curves.episode_curves`)."""
+        its k test-time steps on one episode (:func:`episode_curves`)."""
         hp = self.config.hyper(evaluation=True)
         return episode_curves(self.model, self.params, xs, ys, xq, hp.alpha, hp.inner_steps)
