@@ -34,7 +34,7 @@ from collections.abc import Callable
 import httpx
 import torch
 
-from app.meta import landscape, toy
+from app.meta import landscape, landscape_views, toy
 from app.meta.algorithms import ALGORITHMS, Hyper, per_task_loop
 from app.meta.params import flatten, leaves
 
@@ -99,7 +99,7 @@ def loop_quadratic_ms(n: int, heat_n: int, count: int) -> float:
     """MAML and FOMAML meta-gradients of the quadratic, one grid point at a time (both grids)."""
     model, task = toy.quadratic(), toy.quadratic_task(1.0, 0.5, 2.0)
     hp = Hyper(inner_steps=1, alpha=toy.QUADRATIC_ALPHA)
-    gap = landscape.quadratic_gap(1.0, 0.5, 2.0, n=heat_n)
+    gap = landscape_views.quadratic_gap(1.0, 0.5, 2.0, n=heat_n)
     points = landscape.grid_points(gap.xs, gap.ys)
     chosen = subset(len(points), count)
     start = time.perf_counter()
@@ -116,7 +116,7 @@ def loop_proximal_ms(n: int, count: int) -> float:
     """L_τi(φ) + λ/2‖φ − θ‖² for both tasks, one grid point and one task at a time."""
     model, batch = toy.neuron(), toy.two_tasks()
     theta = toy.theta(-1.0, 2.0)
-    surface = landscape.proximal_landscape(theta, 1.0, n=n)
+    surface = landscape_views.proximal_landscape(theta, 1.0, n=n)
     points = landscape.grid_points(surface.xs, surface.ys)
     chosen = subset(len(points), count)
     start = time.perf_counter()
@@ -135,7 +135,7 @@ def loop_directions_ms(theta: tuple[float, float], repeats: int) -> float:
     with the comparison figure's defaults (k = 1, α = 0.1, λ = 10)."""
     model, batch = toy.neuron(), toy.two_tasks()
     hp = Hyper(inner_steps=1, alpha=toy.ALPHA)
-    overrides = {"imaml": landscape.proximal_hyper(10.0)}
+    overrides = {"imaml": landscape_views.proximal_hyper(10.0)}
 
     def run() -> None:
         for name in landscape.DIRECTIONS:

@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from app.meta import landscape, toy
+from app.meta import landscape, landscape_views, planes, toy
 from app.meta.algorithms import ALGORITHMS, Hyper
 from app.meta.nets import regression_mlp
 from app.meta.params import flatten, leaves, unflatten
@@ -83,8 +83,8 @@ def bench_toy(n: int, max_steps: int, repeats: int, loop_points: int) -> None:
 
 def bench_quadratic(n: int, repeats: int, loop_points: int) -> None:
     a, b, c, alpha = 1.0, 0.5, 2.0, toy.QUADRATIC_ALPHA
-    gap = landscape.quadratic_gap(a, b, c, alpha=alpha, n=n)
-    batched = timings_ms(lambda: landscape.quadratic_gap(a, b, c, alpha=alpha, n=n), repeats)
+    gap = landscape_views.quadratic_gap(a, b, c, alpha=alpha, n=n)
+    batched = timings_ms(lambda: landscape_views.quadratic_gap(a, b, c, alpha=alpha, n=n), repeats)
     model, task = toy.quadratic(), toy.quadratic_task(a, b, c)
     points = landscape.grid_points(gap.xs, gap.ys)
     exact, first = gap.maml.reshape(-1, 2), gap.fomaml.reshape(-1, 2)
@@ -105,10 +105,10 @@ def bench_plane(n: int, repeats: int, loop_points: int) -> None:
     model = regression_mlp()
     theta = model.init(generator, torch.float32)
     batch = SinusoidTasks().sample(25, 10, 10, generator)
-    plane = landscape.random_plane(theta, seed=0)
+    plane = planes.random_plane(theta, seed=0)
     xs = ys = torch.linspace(-1, 1, n)
-    grid = landscape.plane_losses(model, plane, batch, xs, ys).flatten()
-    batched = timings_ms(lambda: landscape.plane_losses(model, plane, batch, xs, ys), repeats)
+    grid = planes.plane_losses(model, plane, batch, xs, ys).flatten()
+    batched = timings_ms(lambda: planes.plane_losses(model, plane, batch, xs, ys), repeats)
     coords = landscape.grid_points(xs, ys)
     chosen = subset(len(coords), loop_points)
     start, error = time.perf_counter(), 0.0

@@ -4,7 +4,7 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app.meta import landscape, toy
+from app.meta import landscape, landscape_views, toy
 from app.meta.algorithms import ALGORITHMS, Hyper
 from app.meta.params import flatten, leaves
 from app.settings import Settings
@@ -39,7 +39,7 @@ def test_toy_surfaces_have_the_grid_shapes_and_the_engine_values(client):
 
 def test_two_tasks_takes_one_inner_step_per_task(client):
     data = post(client, "/api/landscape/two-tasks", {"theta": THETA, "alpha": 0.3})
-    view = landscape.adapted_view(toy.theta(*THETA), Hyper(inner_steps=1, alpha=0.3))
+    view = landscape_views.adapted_view(toy.theta(*THETA), Hyper(inner_steps=1, alpha=0.3))
     assert torch.allclose(torch.tensor(data["phi"]), view.paths[:, 1])
     assert len(data["losses"]) == 2 and len(data["losses"][0]) == 2
     assert data["meta_loss"] == pytest.approx(sum(row[1] for row in data["losses"]), rel=1e-6)
@@ -62,11 +62,11 @@ def test_imaml_surface_and_balance_of_forces(client):
     task = torch.tensor(data["task_gradient"])
     spring = torch.tensor(data["proximal_gradient"])
     assert torch.allclose(task, -spring, atol=2e-3)
-    hp = landscape.proximal_hyper(2.0)
+    hp = landscape_views.proximal_hyper(2.0)
     assert data["solver"] == {"alpha": hp.alpha, "inner_steps": hp.inner_steps}
     view = landscape.implicit_view(toy.theta(*THETA), hp)
     assert torch.allclose(torch.tensor(data["phi"]), view.phi, atol=1e-6)
-    surface = landscape.proximal_landscape(toy.theta(*THETA), 2.0, n=21)
+    surface = landscape_views.proximal_landscape(toy.theta(*THETA), 2.0, n=21)
     assert torch.allclose(torch.tensor(data["regularised"]), surface.regularised[1], atol=1e-4)
 
 
@@ -100,7 +100,7 @@ def test_updates_are_update_directions_and_the_algorithms(client, body):
     request = api.UpdatesRequest(**body)
     hp, overrides = api.updates_hyper(request)
     assert hp == Hyper(inner_steps=request.inner_steps, alpha=0.1, beta=1.0, lam=1.0, cg_steps=5)
-    assert overrides == {"imaml": landscape.proximal_hyper(1.0, cg_steps=5)}
+    assert overrides == {"imaml": landscape_views.proximal_hyper(1.0, cg_steps=5)}
     theta = toy.theta(*body["theta"])
     expected = landscape.update_directions(theta, hp, overrides=overrides)
     model, batch = toy.neuron(), toy.two_tasks()

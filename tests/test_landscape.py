@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from app.meta import landscape, toy
+from app.meta import landscape, landscape_views, params, planes, toy
 from app.meta.algorithms import ALGORITHMS, Hyper, fomaml, maml, per_task_loop, reptile
 from app.meta.nets import regression_mlp
 from app.meta.params import flatten, leaves, unflatten
@@ -92,7 +92,7 @@ def test_grid_minimum_is_the_smallest_value(two_tasks):
 def test_the_toy_tasks_conflict_and_maml_differs_from_fomaml(two_tasks):
     model, batch = two_tasks
     xs, ys = landscape.grid_axes(toy.BOX, 9, F64)
-    gap = landscape.gradient_gap(model, batch, xs, ys, toy.theta(0, 0, F64), toy.ALPHA, 3)
+    gap = landscape_views.gradient_gap(model, batch, xs, ys, toy.theta(0, 0, F64), toy.ALPHA, 3)
     assert gap.angle_deg.max() > 10
 
 
@@ -100,7 +100,7 @@ def test_the_toy_tasks_conflict_and_maml_differs_from_fomaml(two_tasks):
 def test_grid_meta_gradients_equal_maml_and_fomaml(two_tasks, second_order):
     model, batch = two_tasks
     points = torch.tensor([[-2.5, 2.5], [0.3, -0.7], [1.9, 1.1]], dtype=F64)
-    thetas = landscape.stacked_params(points, toy.theta(0, 0, F64))
+    thetas = params.stacked_params(points, toy.theta(0, 0, F64))
     grid = landscape.meta_gradient_grid(model, thetas, batch, 0.15, 3, second_order)
     algorithm = maml if second_order else fomaml
     hp = Hyper(inner_steps=3, alpha=0.15)
@@ -158,7 +158,7 @@ def test_implicit_view_balances_forces_and_cg_reaches_the_exact_gradient(two_tas
 
 
 def test_quadratic_gap_vanishes_without_curvature():
-    gap = landscape.quadratic_gap(0.0, 0.0, 0.0, n=9, dtype=F64)
+    gap = landscape_views.quadratic_gap(0.0, 0.0, 0.0, n=9, dtype=F64)
     assert gap.error.abs().max() == 0 and gap.angle_deg.abs().max() == 0
     assert gap.magnitude_gap.abs().max() == 0
     assert torch.allclose(gap.maml, torch.tensor(toy.QUADRATIC_G, dtype=F64).expand(9, 9, 2))
@@ -166,7 +166,7 @@ def test_quadratic_gap_vanishes_without_curvature():
 
 def test_quadratic_gradients_match_the_closed_form():
     a, b, c, alpha = 1.5, -0.7, 0.4, 0.3
-    gap = landscape.quadratic_gap(a, b, c, alpha=alpha, n=5, dtype=F64)
+    gap = landscape_views.quadratic_gap(a, b, c, alpha=alpha, n=5, dtype=F64)
     curv, g = toy.curvature(a, b, c, F64), torch.tensor(toy.QUADRATIC_G, dtype=F64)
     points = landscape.grid_points(gap.xs, gap.ys)
     grad = (points - 0.5) @ curv + g  # ∇f(x) = C(x − ½) + g (C symmetric)
@@ -181,7 +181,7 @@ def test_quadratic_gradients_match_the_closed_form():
 def test_angle_between_is_accurate():
     u = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 0.0]], dtype=F64)
     v = torch.tensor([[0.0, 2.0], [-3.0, 0.0], [1.0, 1e-9], [1.0, 1.0]], dtype=F64)
-    angles = landscape.angle_between(u, v)
+    angles = landscape_views.angle_between(u, v)
     assert torch.allclose(
         angles, torch.tensor([90.0, 180.0, 1e-9 * 180 / torch.pi, 0.0], dtype=F64)
     )
@@ -195,49 +195,49 @@ def mlp_theta():
 
 def test_filter_normalised_directions_have_the_filter_norms_of_theta(mlp_theta):
     _, theta = mlp_theta
-    direction = landscape.filter_normalized_direction(theta, torch.Generator().manual_seed(1))
+    direction = planes.filter_normalized_direction(theta, torch.Generator().manual_seed(1))
     for k, w in theta.items():
         if w.dim() == 1:
             assert torch.equal(direction[k], torch.zeros_like(w))
         else:
             assert torch.allclose(direction[k].norm(dim=1), w.norm(dim=1), rtol=1e-12)
             assert not torch.allclose(direction[k], w)
-    kept = landscape.filter_normalized_direction(theta, torch.Generator(), biases="weights")
+    kept = planes.filter_normalized_direction(theta, torch.Generator(), biases="weights")
     assert torch.equal(kept["b0"], theta["b0"])
 
 
 def test_random_plane_is_deterministic_given_a_seed(mlp_theta):
     _, theta = mlp_theta
-    one, two = landscape.random_plane(theta, seed=3), landscape.random_plane(theta, seed=3)
+    one, two = planes.random_plane(theta, seed=3), planes.random_plane(theta, seed=3)
     assert torch.equal(one.directions, two.directions)
     assert torch.equal(one.origin, flatten(theta))
-    assert not torch.equal(one.directions, landscape.random_plane(theta, seed=4).directions)
+    assert not torch.equal(one.directions, planes.random_plane(theta, seed=4).directions)
     assert not torch.allclose(one.directions[0], one.directions[1])
 
 
 def test_projection_of_a_path_in_the_plane_is_exact(mlp_theta):
     _, theta = mlp_theta
-    plane = landscape.random_plane(theta, seed=0)  # directions not orthogonal
+    plane = planes.random_plane(theta, seed=0)  # directions not orthogonal
     coords = torch.randn(12, 2, generator=torch.Generator().manual_seed(2), dtype=F64)
     path = plane.origin + coords @ plane.directions
-    assert torch.allclose(landscape.project(path, plane), coords, rtol=1e-9, atol=1e-10)
+    assert torch.allclose(planes.project(path, plane), coords, rtol=1e-9, atol=1e-10)
 
 
 def test_pca_plane_recovers_a_planar_trajectory(mlp_theta):
     _, theta = mlp_theta
-    basis = landscape.random_plane(theta, seed=1).directions
+    basis = planes.random_plane(theta, seed=1).directions
     t = torch.linspace(0, 1, 15, dtype=F64)
     coords = torch.stack([3 * (1 - t), torch.sin(4 * t) * (1 - t)], dim=1)
     path = flatten(theta) + coords @ basis
     snapshots = [unflatten(p, theta) for p in path]
-    plane = landscape.pca_plane(snapshots)
+    plane = planes.pca_plane(snapshots)
     assert torch.equal(plane.origin, path[-1])
     assert torch.allclose(plane.directions @ plane.directions.T, torch.eye(2, dtype=F64))
     assert torch.allclose(plane.explained.sum(), torch.tensor(1.0, dtype=F64))
-    projected = landscape.project(landscape.trajectory_matrix(snapshots), plane)
+    projected = planes.project(planes.trajectory_matrix(snapshots), plane)
     assert torch.allclose(plane.origin + projected @ plane.directions, path, atol=1e-10)
     assert (projected[0] <= 0).all()
-    box = landscape.plane_box(projected)
+    box = planes.plane_box(projected)
     assert box[0] < projected[:, 0].min() and box[3] > projected[:, 1].max()
 
 
@@ -245,10 +245,10 @@ def test_pca_plane_recovers_a_planar_trajectory(mlp_theta):
 def test_plane_losses_agree_with_pointwise_evaluation(mlp_theta, steps):
     model, theta = mlp_theta
     batch = SinusoidTasks(F64).sample(3, 5, 6, torch.Generator().manual_seed(0))
-    plane = landscape.random_plane(theta, seed=7)
+    plane = planes.random_plane(theta, seed=7)
     xs, ys = torch.linspace(-1, 1, 4, dtype=F64), torch.linspace(-0.5, 1, 3, dtype=F64)
     hp = Hyper(inner_steps=steps, alpha=0.05)
-    grid = landscape.plane_losses(model, plane, batch, xs, ys, hp.alpha, steps, max_elements=500)
+    grid = planes.plane_losses(model, plane, batch, xs, ys, hp.alpha, steps, max_elements=500)
     assert grid.shape == (3, 4)
     for iy, y in enumerate(ys):
         for ix, x in enumerate(xs):
@@ -262,7 +262,7 @@ def test_plane_losses_agree_with_pointwise_evaluation(mlp_theta, steps):
 def test_grid_task_losses_equal_the_tiled_stack(two_tasks):
     model, batch = two_tasks
     points = torch.tensor([[-2.0, 0.5], [1.0, 1.0], [0.0, -3.0]], dtype=F64)
-    thetas = landscape.stacked_params(points, toy.theta(0, 0, F64))
+    thetas = params.stacked_params(points, toy.theta(0, 0, F64))
     nested = landscape.grid_task_losses(model, thetas, batch)
     tiled = landscape.adapted_task_losses(model, thetas, batch, 0.1, 0)[0]
     assert nested.shape == (3, 2)

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 import torch
 
-from app.meta.landscape import (
-    grid_axes,
+from app.meta.landscape import grid_axes
+from app.meta.nets import Model
+from app.meta.params import Params
+from app.meta.planes import (
     pca_plane,
     plane_box,
     plane_losses,
@@ -23,8 +25,6 @@ from app.meta.landscape import (
     random_plane,
     trajectory_matrix,
 )
-from app.meta.nets import Model
-from app.meta.params import Params
 from app.meta.tasks.base import TaskBatch
 
 

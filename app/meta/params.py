@@ -53,3 +53,30 @@ def unflatten(vector: torch.Tensor, like: Params) -> Params:
         out[k] = vector[i : i + v.numel()].view_as(v)
         i += v.numel()
     return out
+
+
+def stacked_params(vectors: torch.Tensor, like: Params) -> Params:
+    """A stack of parameter dicts from rows of flat vectors, shape (G, P) → {k: (G, *shape)}."""
+    out, i = {}, 0
+    for k, v in like.items():
+        out[k] = vectors[:, i : i + v.numel()].reshape(len(vectors), *v.shape)
+        i += v.numel()
+    return out
+
+
+def flat_stack(params: Params) -> torch.Tensor:
+    """The inverse of :func:`stacked_params`: a stack of dicts as rows, shape (G, P)."""
+    return torch.cat([v.reshape(v.shape[0], -1) for v in params.values()], dim=1)
+
+
+def tile_params(params: Params, tasks: int) -> Params:
+    """Each of G stacked points repeated for T tasks, grid-major: (G, …) → (G·T, …)."""
+    return {
+        k: v.unsqueeze(1).expand(v.shape[0], tasks, *v.shape[1:]).reshape(-1, *v.shape[1:])
+        for k, v in params.items()
+    }
+
+
+def tile_data(data: torch.Tensor, points: int) -> torch.Tensor:
+    """A task stack repeated for G points, grid-major: (T, …) → (G·T, …)."""
+    return data.unsqueeze(0).expand(points, *data.shape).reshape(-1, *data.shape[1:])

@@ -32,8 +32,9 @@ from app.meta.evaluation import (
     finetune_losses,
     mean_and_interval,
 )
-from app.meta.landscape import (
-    grid_axes,
+from app.meta.landscape import grid_axes
+from app.meta.params import Params, copied
+from app.meta.planes import (
     pca_plane,
     plane_box,
     plane_losses,
@@ -41,7 +42,6 @@ from app.meta.landscape import (
     random_plane,
     trajectory_matrix,
 )
-from app.meta.params import Params, copied
 from app.meta.tasks.omniglot import Omniglot
 from app.meta.tasks.sinusoid import PROBE, SinusoidTasks, grid, probe_task, sinusoid
 from app.meta.training import Progress, Snapshot, Training, episodes

@@ -34,7 +34,7 @@ import torch
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.meta import cost, landscape, toy
+from app.meta import cost, landscape, landscape_views, toy
 from app.meta.algorithms import Hyper
 from app.web.api.errors import enforce_rate
 
@@ -203,7 +203,7 @@ def toy_json(n: int, max_steps: int, alpha: float) -> bytes:
 
 
 def adapted_payload(theta: tuple[float, float], hp: Hyper) -> dict:
-    view = landscape.adapted_view(point(theta), hp)
+    view = landscape_views.adapted_view(point(theta), hp)
     return {
         "theta": list(theta),
         "alpha": hp.alpha,
@@ -238,14 +238,14 @@ def implicit(
     theta: tuple[float, float], lam: float, cg_steps: int, damping: float
 ) -> tuple[Hyper, landscape.ImplicitView]:
     """iMAML at θ with its inner problem solved (``proximal_hyper``), shared by both figures."""
-    hp = landscape.proximal_hyper(lam, cg_steps=cg_steps, damping=damping)
+    hp = landscape_views.proximal_hyper(lam, cg_steps=cg_steps, damping=damping)
     return hp, landscape.implicit_view(point(theta), hp)
 
 
 @lru_cache(maxsize=256)
 def imaml_json(theta: tuple[float, float], lam: float, n: int, task: int) -> bytes:
     hp, view = implicit(theta, lam, CG_STEPS, 0.0)
-    surface = landscape.proximal_landscape(point(theta), lam, n=n)
+    surface = landscape_views.proximal_landscape(point(theta), lam, n=n)
     return dumps(
         {
             "theta": list(theta),
@@ -269,7 +269,7 @@ def imaml_json(theta: tuple[float, float], lam: float, n: int, task: int) -> byt
 @lru_cache(maxsize=256)
 def imaml_cg_json(theta: tuple[float, float], lam: float, cg_steps: int, damping: float) -> bytes:
     hp, view = implicit(theta, lam, cg_steps, damping)
-    cg = landscape.cg_convergence(view, hp)
+    cg = landscape_views.cg_convergence(view, hp)
     return dumps(
         {
             "theta": list(theta),
@@ -290,10 +290,10 @@ def imaml_cg_json(theta: tuple[float, float], lam: float, cg_steps: int, damping
 
 @lru_cache(maxsize=128)
 def quadratic_json(a: float, b: float, c: float, alpha: float, n: int, heatmap_n: int) -> bytes:
-    arrows = landscape.quadratic_gap(a, b, c, alpha=alpha, n=n)
-    heat = landscape.quadratic_gap(a, b, c, alpha=alpha, n=heatmap_n)
-    eigenvalues = landscape.curvature_eigenvalues(a, b, c)
-    factors = landscape.maml_factors(a, b, c, alpha)
+    arrows = landscape_views.quadratic_gap(a, b, c, alpha=alpha, n=n)
+    heat = landscape_views.quadratic_gap(a, b, c, alpha=alpha, n=heatmap_n)
+    eigenvalues = landscape_views.curvature_eigenvalues(a, b, c)
+    factors = landscape_views.maml_factors(a, b, c, alpha)
     return dumps(
         {
             "a": a,
@@ -329,7 +329,7 @@ def updates_hyper(body: UpdatesRequest) -> tuple[Hyper, dict[str, Hyper]]:
         lam=body.lam,
         cg_steps=body.cg_steps,
     )
-    return hp, {"imaml": landscape.proximal_hyper(body.lam, cg_steps=body.cg_steps)}
+    return hp, {"imaml": landscape_views.proximal_hyper(body.lam, cg_steps=body.cg_steps)}
 
 
 @lru_cache(maxsize=512)
@@ -428,7 +428,7 @@ def updates(body: UpdatesRequest) -> Response:
     """``{maml: [dx, dy], fomaml, reptile, imaml}``: ``landscape.update_directions``, the step
     θ takes per unit outer step (−meta-gradient; Reptile φ̄ − θ). MAML, FOMAML and Reptile
     take ``inner_steps`` steps of size ``alpha``; iMAML solves its proximal problem with λ
-    (``landscape.proximal_hyper``) and ``cg_steps`` CG iterations. With ``baseline``, also
+    (``landscape_views.proximal_hyper``) and ``cg_steps`` CG iterations. With ``baseline``, also
     ``pretrained``: −∇ of the mean task loss at θ."""
     return answer(updates_json(body))
 
