@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from app.meta.adaptation_curves import episode_curves
+from app.meta.classifier import FewShotClassifier
 from app.meta.nets import conv4_classifier
 from app.meta.params import leaves
 from app.meta.tasks.omniglot import load_omniglot
-from app.meta.training import FewShotClassifier
 from app.settings import Settings
 from app.web.quiz_tasks import make_task
 

@@ -6,8 +6,8 @@ import torch
 from fastapi.testclient import TestClient
 
 from app.meta.adaptation_curves import finetune_curves
+from app.meta.checkpoint import load_checkpoint
 from app.meta.nets import regression_mlp
-from app.meta.training import load_checkpoint
 from app.settings import ROOT, Settings
 from app.web.main import create_app
 from tests.sse import stream

@@ -13,8 +13,9 @@ import torch
 from pydantic import ValidationError
 
 from app.cli import evaluate, train
+from app.meta.classifier import FewShotClassifier
 from app.meta.config import OmniglotConfig, TrainConfig, config_from_dict
-from app.meta.training import FewShotClassifier, Training, build_model
+from app.meta.training import Training, build_model
 
 DATA = Path(
     os.environ.get(

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from app.meta.checkpoint import load_checkpoint
 from app.meta.evaluation import evaluate_regression
 from app.meta.nets import regression_mlp
-from app.meta.training import load_checkpoint
 from app.settings import ROOT
 
 MODELS = ROOT / "models"

@@ -34,9 +34,10 @@ from pathlib import Path
 import torch
 
 from app.meta.algorithms import REGISTRY
+from app.meta.checkpoint import load_checkpoint
 from app.meta.config import OmniglotConfig
 from app.meta.evaluation import EVAL_SEED, evaluate_classification, evaluate_regression
-from app.meta.training import build_model, episodes, load_checkpoint
+from app.meta.training import build_model, episodes
 
 PROG = "maml evaluate"  # how a body's card writes the command that measured it
 BODY_QUERIES = 5  # query images per class, as the model cards are measured

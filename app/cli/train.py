@@ -38,16 +38,11 @@ from pydantic import ValidationError
 from tqdm import tqdm
 
 from app.meta.algorithms import REGISTRY
+from app.meta.checkpoint import load_checkpoint
 from app.meta.config import OmniglotConfig, TrainConfig
 from app.meta.heads import HEADS
 from app.meta.tasks.omniglot import SPLITS
-from app.meta.training import (
-    Evaluation,
-    Pretraining,
-    Progress,
-    Training,
-    load_checkpoint,
-)
+from app.meta.training import Evaluation, Pretraining, Progress, Training
 from app.settings import ROOT
 
 PROG = "maml train"  # how the model card writes the command that made it

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import torch
 
-from app.meta.adaptation_curves import Curves, episode_curves
 from app.meta.algorithms import REGISTRY, per_task_loop
-from app.meta.config import EVALUATION_FIELDS, SCHEDULE_FIELDS, TrainConfig, config_from_dict
+from app.meta.checkpoint import check_resumable, on_cpu, restore, save_whole, state_dict
+from app.meta.config import TrainConfig
 from app.meta.evaluation import evaluate_classification, evaluate_regression
 from app.meta.nets import Model, regression_mlp
 from app.meta.params import Params, copied, leaves
@@ -303,21 +303,6 @@ class Training:
             for k, v in start.items():
                 self.theta[k].copy_(v)
 
-    def state_dict(self) -> dict:
-        return {
-            "config": self.config.model_dump(),
-            "step": self.step,
-            "seconds": self.seconds,
-            "params": {k: v.detach().cpu() for k, v in self.theta.items()},
-            "optimizer": on_cpu(self.optimizer.state_dict()),
-            "generator": self.generator.get_state(),
-            "history": self.history,
-            "pretrained": self.pretrained,
-            "pretrain_seconds": self.pretrain_seconds,
-            "sittings": self.sittings(),
-            "torch": str(torch.__version__),
-        }
-
     def sittings(self) -> list[dict]:
         """Where the run was trained: one entry per sitting, this one last."""
         device = self.device.type
@@ -334,7 +319,7 @@ class Training:
         return [*self.earlier, current]
 
     def save(self, path: Path) -> None:
-        save_whole(self.state_dict(), path)
+        save_whole(state_dict(self), path)
 
     @classmethod
     def resume(
@@ -345,106 +330,9 @@ class Training:
         device: str = "cpu",
         batched: bool | None = None,
     ) -> Training:
-        """Continue a saved run, possibly with more steps, other test-time settings
-        (:data:`~app.meta.config.EVALUATION_FIELDS`), a schedule that only changes steps
-        not yet taken (:data:`~app.meta.config.SCHEDULE_FIELDS`) and on another device;
-        every setting that shaped θ so far must match, so the configuration reproduces
-        the whole run from scratch."""
-        saved = config_from_dict(checkpoint["config"])
-        free = ["steps", *EVALUATION_FIELDS]
-        for field in SCHEDULE_FIELDS:  # free while neither value has acted yet
-            values = (getattr(saved, field), getattr(config, field))
-            if all(v is None or v >= checkpoint["step"] for v in values):
-                free.append(field)
-        if saved.model_copy(update={k: getattr(config, k) for k in free}) != config:
-            raise ValueError("the checkpoint was made with a different configuration")
+        """Continue a saved run (:func:`app.meta.checkpoint.check_resumable` says with what)."""
+        check_resumable(checkpoint, config)
         dtype = next(iter(checkpoint["params"].values())).dtype
         run = cls(config, dtype, data, device, batched)
-        with torch.no_grad():
-            for k, p in run.theta.items():
-                p.copy_(checkpoint["params"][k])
-        run.optimizer.load_state_dict(checkpoint["optimizer"])
-        run.generator.set_state(checkpoint["generator"])
-        run.step, run.seconds = checkpoint["step"], checkpoint["seconds"]
-        run.history = list(checkpoint.get("history", []))
-        run.pretrained = checkpoint.get("pretrained", True)  # saved before pre-training existed
-        run.pretrain_seconds = checkpoint.get("pretrain_seconds", 0.0)
-        run.earlier = checkpoint.get("sittings") or [  # saved before sittings were recorded
-            {
-                "device": "cpu",
-                "torch": checkpoint.get("torch"),
-                "batched": runs_batched(config, torch.device("cpu")),
-                "from_step": 0,
-                "to_step": run.step,
-                "seconds": round(run.seconds, 2),
-            }
-        ]
-        run.started = (run.step, run.seconds)
+        restore(run, checkpoint, cpu_batched=runs_batched(config, torch.device("cpu")))
         return run
-
-
-def save_whole(value, path: Path) -> None:
-    """``torch.save`` to a temporary file, then renamed: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(value, tmp)
-    tmp.replace(path)
-
-
-def on_cpu(value):
-    """A copy of nested dicts and lists with every tensor moved to the CPU, so a checkpoint
-    made on a GPU loads anywhere, ``map_location`` or not."""
-    if isinstance(value, torch.Tensor):
-        return value.cpu()
-    if isinstance(value, dict):
-        return {k: on_cpu(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(on_cpu(v) for v in value)
-    return value
-
-
-def load_checkpoint(path: Path) -> tuple[TrainConfig, Params, dict]:
-    """A saved model's configuration, parameters and raw checkpoint."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    return config_from_dict(checkpoint["config"]), checkpoint["params"], checkpoint
-
-
-@dataclass(frozen=True)
-class FewShotClassifier:
-    """A trained Omniglot model, ready to classify one episode (for the web layer).
-
-    ``probabilities(xs, ys, xq)`` takes support images (N·K, 1, 28, 28), float, ink = 1, their
-    labels (N·K,) in 0..N-1 and query images (Q, 1, 28, 28), and returns (Q, N) class
-    probabilities, the softmax of the method's scores. Batch norm uses the statistics of
-    this one episode (support and queries together), as in training; the optimisation- and
-    model-based networks have a fixed head of ``config.ways`` classes, the metric ones take
-    any N.
-    """
-
-    config: TrainConfig
-    model: Model
-    params: Params
-
-    @classmethod
-    def load(cls, path: Path) -> FewShotClassifier:
-        config, params, _ = load_checkpoint(path)
-        if config.task != "omniglot":
-            raise ValueError(f"{path} is a {config.task} model, not an Omniglot one")
-        return cls(config, build_model(config), params)
-
-    def probabilities(self, xs: torch.Tensor, ys: torch.Tensor, xq: torch.Tensor) -> torch.Tensor:
-        queries = torch.zeros(len(xq), dtype=torch.int64)
-        episode = TaskBatch(xs[None], ys[None], xq[None], queries[None])
-        episode = episode.like(next(iter(self.params.values())))
-        algorithm = REGISTRY[self.config.algo]
-        with torch.no_grad():
-            scores = algorithm.predict(
-                self.model, self.params, episode, self.config.hyper(evaluation=True), False
-            )
-        return scores[0].softmax(-1)
-
-    def adaptation(self, xs: torch.Tensor, ys: torch.Tensor, xq: torch.Tensor) -> Curves:
-        """An optimisation-based model's query probabilities and support loss after each of
-        its k test-time steps on one episode (:func:`episode_curves`)."""
-        hp = self.config.hyper(evaluation=True)
-        return episode_curves(self.model, self.params, xs, ys, xq, hp.alpha, hp.inner_steps)

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from app.article.results import omniglot_cards
-from app.meta.training import FewShotClassifier
+from app.meta.classifier import FewShotClassifier
 
 
 @dataclass(frozen=True)

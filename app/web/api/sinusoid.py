@@ -12,10 +12,10 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.meta.adaptation_curves import finetune_curves
+from app.meta.checkpoint import load_checkpoint
 from app.meta.nets import regression_mlp
 from app.meta.params import Params
 from app.meta.tasks.sinusoid import AMPLITUDE, PHASE, X_RANGE, grid, sinusoid
-from app.meta.training import load_checkpoint
 
 router = APIRouter(prefix="/api/sinusoid", tags=["sinusoid"])
 REFERENCE = {"pretrained": "Pretrained baseline", "maml": "MAML"}
