@@ -46,6 +46,7 @@ from app.meta.tasks.omniglot import Omniglot
 from app.meta.tasks.sinusoid import PROBE, SinusoidTasks, grid, probe_task, sinusoid
 from app.meta.training import Progress, Snapshot, Training, episodes
 from app.web.job_queue import Cancelled
+from app.web.payloads import grid as rounded
 
 PROGRESS_EVENTS = 200
 SNAPSHOT_EVENTS = 50
@@ -68,10 +69,6 @@ EVAL_SLICE = 100  # tasks of the final evaluation between two looks at should_st
 def stopping(should_stop: Callable[[], bool]) -> None:
     if should_stop():
         raise Cancelled
-
-
-def rounded(values: torch.Tensor, digits: int = 4) -> list:
-    return [round(v, digits) for v in values.tolist()]
 
 
 def landscape_event(

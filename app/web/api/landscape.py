@@ -23,9 +23,6 @@ whose message names the field and its bound):
 
 from __future__ import annotations
 
-import gzip
-import json
-import math
 import threading
 from functools import lru_cache
 from typing import Annotated, Literal
@@ -37,11 +34,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.meta import cost, landscape, landscape_views, toy
 from app.meta.algorithms import Hyper
 from app.web.api.errors import enforce_rate
+from app.web.payloads import answer, dumps, finite, grid, vector
 
 PREFIX = "/api/landscape"
 router = APIRouter(tags=["landscape"])  # one router: /api/landscape/… and /api/updates
 
-GRID_DECIMALS = 4  # surfaces are rounded for transfer (losses to 1e-4); vectors as computed
 MAX_ALPHA = 0.45  # inner step on the toy: stable below 2 / 4.12 (its largest curvature)
 LAM = (0.1, 100.0)
 
@@ -126,53 +123,6 @@ class UpdatesRequest(Strict):
     cg_steps: int = Field(5, ge=1, le=10, description="iMAML's conjugate-gradient steps, 1…10")
     baseline: bool = Field(
         False, description="also return 'pretrained': −∇ of the mean task loss, the baseline's step"
-    )
-
-
-# ----------------------------------------------------------------------------- JSON
-
-
-def vector(t: torch.Tensor) -> list:
-    """A (small) tensor as nested lists of its values, unrounded."""
-    return t.detach().double().tolist()
-
-
-def grid(t: torch.Tensor, decimals: int = GRID_DECIMALS) -> list:
-    """A surface rounded for transfer (float64 first, so the rounded values print short)."""
-    return t.detach().double().round(decimals=decimals).tolist()
-
-
-def finite(t: torch.Tensor) -> list:
-    """Like :func:`vector`, for tensors that may hold ±inf or NaN (sent as null)."""
-    if t.dim():
-        return [finite(row) for row in t]
-    value = t.item()
-    return value if math.isfinite(value) else None
-
-
-def dumps(payload: dict) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
-
-
-GZIP_AT = 32 * 1024  # bodies this large are compressed here (level 5, cached), not by middleware
-
-
-@lru_cache(maxsize=16)
-def gzipped(body: bytes) -> bytes:
-    return gzip.compress(body, compresslevel=5, mtime=0)
-
-
-def answer(body: bytes, request: Request | None = None) -> Response:
-    """JSON bytes as a response; large ones gzipped once and kept, when the client accepts it
-    (the app's GZipMiddleware, at level 9, would compress a cached 1.5 MB grid on every request
-    and passes already-encoded responses through)."""
-    accepts = request is not None and "gzip" in request.headers.get("accept-encoding", "")
-    if len(body) < GZIP_AT or not accepts:
-        return Response(content=body, media_type="application/json")
-    return Response(
-        content=gzipped(body),
-        media_type="application/json",
-        headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
     )
 
 

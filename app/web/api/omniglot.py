@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import math
 import re
 import warnings
 from collections import Counter
@@ -22,6 +21,7 @@ from app.article.results import omniglot_cards
 from app.meta.tasks.drawings import MAX_SIDE, model_input
 from app.web.api.errors import enforce_rate, invalid
 from app.web.api.quiz import drawing_url, issued_task, task_key
+from app.web.payloads import finite
 from app.web.quiz_tasks import TOKEN, TOKEN_MAX_LENGTH
 
 router = APIRouter(prefix="/api/omniglot", tags=["omniglot"])
@@ -190,11 +190,6 @@ class AdaptRequest(BaseModel):
     )
 
 
-def finite(values: list[float]) -> list[float | None]:
-    """Five significant digits for the wire; a value that diverged to NaN or ±∞ becomes null."""
-    return [float(f"{v:.5g}") if math.isfinite(v) else None for v in values]
-
-
 @router.post("/adapt", summary="The MAML model fine-tuning on a quiz task, step by step")
 def adapt(body: AdaptRequest, request: Request) -> dict:
     """The query's class probabilities and the support loss after each of the model's k inner
@@ -223,6 +218,6 @@ def adapt(body: AdaptRequest, request: Request) -> dict:
             "alpha": hyper.alpha,
             "steps": hyper.inner_steps,
         },
-        "probabilities": [finite(p.tolist()) for p in curves.predictions[:, 0]],
-        "support_losses": finite(curves.support_losses.tolist()),
+        "probabilities": finite(curves.predictions[:, 0], significant=5),
+        "support_losses": finite(curves.support_losses, significant=5),
     }
