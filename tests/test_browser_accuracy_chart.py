@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.article.results import chart_points
+from app.article.comparison import chart_points
 
 pytestmark = pytest.mark.browser
 

@@ -13,18 +13,9 @@ from pathlib import Path
 import pytest
 
 from app.article.bibliography import REFERENCES
-from app.article.results import (
-    PUBLISHED,
-    ROTATED,
-    TABLE_METHODS,
-    TRANSDUCTIVE,
-    WITHIN_ALPHABET,
-    chart_points,
-    devices,
-    hardware,
-    measured_table,
-    omniglot_cards,
-)
+from app.article.comparison import TABLE_METHODS, chart_points, measured_table
+from app.article.model_cards import devices, hardware, omniglot_cards
+from app.article.published import PUBLISHED, ROTATED, TRANSDUCTIVE, WITHIN_ALPHABET
 from app.settings import Settings
 from app.web.pages import render
 
@@ -193,7 +184,7 @@ def test_each_served_card_shows_its_start_minutes_and_hardware(path):
 
 def test_the_published_table_of_the_comparison_page_agrees_with_the_records():
     """The four optimisation-based methods' table (with Mini-ImageNet) repeats numbers of
-    app/article/results.py: each Omniglot number there must be a record of that method, column and
+    app/article/published.py: each Omniglot number there must be a record of that method, column and
     protocol."""
     html = render("comparison", Settings())
     table = re.search(r'<h2 id="published">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)

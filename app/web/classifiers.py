@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from app.article.results import omniglot_cards
+from app.article.model_cards import omniglot_cards
 from app.meta.classifier import FewShotClassifier
 
 

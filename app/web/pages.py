@@ -18,7 +18,8 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.article.bibliography import REFERENCES
-from app.article.results import body_measurements, chart_points, measured_table
+from app.article.comparison import chart_points, measured_table
+from app.article.model_cards import body_measurements
 from app.article.typesetting import typeset
 from app.meta import inner
 from app.meta.algorithms import ALGORITHMS, maml

@@ -17,7 +17,7 @@ from fastapi import APIRouter, HTTPException, Request
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from app.article.results import omniglot_cards
+from app.article.model_cards import omniglot_cards
 from app.meta.tasks.drawings import MAX_SIDE, model_input
 from app.web.api.errors import enforce_rate, invalid
 from app.web.api.quiz import drawing_url, issued_task, task_key
