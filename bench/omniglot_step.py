@@ -33,7 +33,7 @@ from timing import median_ms
 
 from app.meta.algorithms import OMNIGLOT_ALGORITHMS, Hyper, per_task_loop
 from app.meta.params import flatten, leaves
-from app.meta.tasks.omniglot import OmniglotTasks
+from app.meta.tasks.omniglot_episodes import OmniglotTasks
 from app.meta.training import omniglot_data
 
 SETTINGS = {

@@ -28,12 +28,12 @@ from app.meta.tasks.omniglot import (
     BACKGROUND,
     SPLITS,
     Archive,
-    OmniglotTasks,
     cache_key,
     ensure_archive,
     load_omniglot,
 )
 from app.meta.tasks.omniglot_download import ChecksumError, DownloadError, ensure_file
+from app.meta.tasks.omniglot_episodes import OmniglotTasks
 
 REAL_DIR = Path(
     os.environ.get(

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from app.cli import evaluate
 from app.meta.checkpoint import load_checkpoint
 from app.meta.config import config_from_dict
-from app.meta.tasks.omniglot import OmniglotTasks
+from app.meta.tasks.omniglot_episodes import OmniglotTasks
 from app.meta.training import omniglot_data
 from app.settings import ROOT
 from app.web.classifiers import Classifiers

@@ -14,7 +14,8 @@ from app.meta.checkpoint import load_checkpoint
 from app.meta.config import OmniglotConfig, TrainConfig
 from app.meta.params import copied
 from app.meta.pretrain import is_body, pretrain_body
-from app.meta.tasks.omniglot import ROTATIONS, OmniglotTasks
+from app.meta.tasks.omniglot import ROTATIONS
+from app.meta.tasks.omniglot_episodes import OmniglotTasks
 from app.meta.training import Progress, Training, omniglot_data
 from tests.test_omniglot_training import cli, needs_data
 

@@ -23,7 +23,7 @@ from app.meta.inner import sgd_adapt, task_losses
 from app.meta.nets import Model
 from app.meta.params import Params, detached, stack
 from app.meta.tasks.base import TaskBatch
-from app.meta.tasks.omniglot import OmniglotTasks
+from app.meta.tasks.omniglot_episodes import OmniglotTasks
 from app.meta.tasks.sinusoid import SinusoidTasks
 
 EVAL_SEED = 2017

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from app.meta.nets import conv4_features, uniform_init
 from app.meta.params import Params, leaves
-from app.meta.tasks.omniglot import OmniglotTasks
+from app.meta.tasks.omniglot_episodes import OmniglotTasks
 
 BATCH = 128  # images per step
 LEARNING_RATE = 1e-3  # Adam

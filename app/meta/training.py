@@ -36,7 +36,8 @@ from app.meta.nets import Model, regression_mlp
 from app.meta.params import Params, copied, leaves
 from app.meta.pretrain import body_file, is_body, pretrain_body
 from app.meta.tasks.base import TaskBatch
-from app.meta.tasks.omniglot import TRAIN, Omniglot, OmniglotTasks, load_omniglot
+from app.meta.tasks.omniglot import TRAIN, Omniglot, load_omniglot
+from app.meta.tasks.omniglot_episodes import OmniglotTasks
 from app.meta.tasks.sinusoid import SinusoidTasks
 
 BATCHED = {"sinusoid": True, "omniglot": False}  # chosen by measurement, see the docstring

@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 
 from app.meta.tasks.base import TaskBatch
-from app.meta.tasks.omniglot import Omniglot, OmniglotTasks
+from app.meta.tasks.omniglot import Omniglot
+from app.meta.tasks.omniglot_episodes import OmniglotTasks
 
 WAYS = (5, 20)
 SPLIT = "test"
