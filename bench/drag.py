@@ -257,13 +257,14 @@ def main() -> None:
 
     print("  the drag computations, uncached, in process (median ms):")
     from app.web.api import landscape as api
+    from app.web.api import updates as updates_api
 
     drag_calls = {
-        "updates (k = 1, λ = 10)": lambda i: api.updates_json.__wrapped__(
-            api.UpdatesRequest(theta=(-1.0 + 0.01 * i, 1.5), lam=10.0)
+        "updates (k = 1, λ = 10)": lambda i: updates_api.updates_json.__wrapped__(
+            updates_api.UpdatesRequest(theta=(-1.0 + 0.01 * i, 1.5), lam=10.0)
         ),
-        "updates (k = 1, λ = 1)": lambda i: api.updates_json.__wrapped__(
-            api.UpdatesRequest(theta=(-1.0 + 0.01 * i, 1.5), lam=1.0)
+        "updates (k = 1, λ = 1)": lambda i: updates_api.updates_json.__wrapped__(
+            updates_api.UpdatesRequest(theta=(-1.0 + 0.01 * i, 1.5), lam=1.0)
         ),
         "two-tasks": lambda i: api.two_tasks_json.__wrapped__((0.5 + 0.01 * i, -0.5), 0.3),
         "reptile (k = 10)": lambda i: api.reptile_json.__wrapped__(

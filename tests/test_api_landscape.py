@@ -9,6 +9,7 @@ from app.meta.algorithms import ALGORITHMS, Hyper
 from app.meta.params import flatten, leaves
 from app.settings import Settings
 from app.web.api import landscape as api
+from app.web.api import updates as updates_api
 from app.web.main import create_app
 
 THETA = [0.5, -0.5]
@@ -97,8 +98,8 @@ def test_quadratic_gradients_agree_without_curvature(client):
 def test_updates_are_update_directions_and_the_algorithms(client, body):
     data = post(client, "/api/updates", body)
     assert set(data) == {"maml", "fomaml", "reptile", "imaml"}
-    request = api.UpdatesRequest(**body)
-    hp, overrides = api.updates_hyper(request)
+    request = updates_api.UpdatesRequest(**body)
+    hp, overrides = updates_api.updates_hyper(request)
     assert hp == Hyper(inner_steps=request.inner_steps, alpha=0.1, beta=1.0, lam=1.0, cg_steps=5)
     assert overrides == {"imaml": landscape_views.proximal_hyper(1.0, cg_steps=5)}
     theta = toy.theta(*body["theta"])
@@ -174,15 +175,15 @@ def test_validation_messages_give_the_bound(client):
 
 
 def test_repeated_requests_are_answered_from_the_cache(client):
-    api.updates_json.cache_clear()
+    updates_api.updates_json.cache_clear()
     body = {"theta": [0.123, -0.456], "inner_steps": 2}
     first = client.post("/api/updates", json=body)
     second = client.post("/api/updates", json=body)
-    info = api.updates_json.cache_info()
+    info = updates_api.updates_json.cache_info()
     assert (info.hits, info.misses) == (1, 1)
     assert first.content == second.content
     client.post("/api/updates", json=body | {"inner_steps": 3})
-    assert api.updates_json.cache_info().misses == 2
+    assert updates_api.updates_json.cache_info().misses == 2
     before = api.reptile_json.cache_info().hits
     for _ in range(2):
         client.post("/api/landscape/reptile", json={"theta": [0.2, 0.2]})
@@ -192,7 +193,7 @@ def test_repeated_requests_are_answered_from_the_cache(client):
 def test_warm_up_fills_the_caches_the_figures_ask_for_first():
     api.warm_up()
     assert api.toy_json.cache_info().currsize >= 2
-    assert api.updates_json.cache_info().currsize >= 1
+    assert updates_api.updates_json.cache_info().currsize >= 1
     assert api.imaml_json.cache_info().currsize >= 1
 
 

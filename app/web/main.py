@@ -24,6 +24,7 @@ from app.web.api import navigation as navigation_api
 from app.web.api import omniglot as omniglot_api
 from app.web.api import quiz as quiz_api
 from app.web.api import sinusoid as sinusoid_api
+from app.web.api import updates as updates_api
 from app.web.api.errors import validation_handler
 from app.web.classifiers import Classifiers
 from app.web.job_queue import JobManager
@@ -42,6 +43,7 @@ def warm_up() -> None:
     and the figures' first computations before the first reader asks, not after."""
     Training(TrainConfig(steps=1, meta_batch=2)).meta_step()
     landscape_api.warm_up()
+    updates_api.warm_up()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(quiz_api.router)
     app.include_router(omniglot_api.router)
     app.include_router(landscape_api.router)
+    app.include_router(updates_api.router)
     app.include_router(navigation_api.router)
     static = assets.catalogue(settings.cache_dir)  # hashed names, compressed once
     app.add_route("/static/{path:path}", static.endpoint, ["GET", "HEAD"], include_in_schema=False)

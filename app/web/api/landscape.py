@@ -18,7 +18,6 @@ whose message names the field and its bound):
 * ``/api/landscape/imaml-cg``: conjugate gradient towards iMAML's implicit gradient.
 * ``/api/landscape/quadratic``: MAML against FOMAML gradients on the FOMAML page's quadratic.
 * ``/api/landscape/cost``: measured time and memory of one meta-gradient against k.
-* ``/api/updates``: the update directions of MAML, FOMAML, Reptile and iMAML at θ.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ from app.web.api.errors import enforce_rate
 from app.web.payloads import answer, dumps, finite, grid, vector
 
 PREFIX = "/api/landscape"
-router = APIRouter(tags=["landscape"])  # one router: /api/landscape/… and /api/updates
+router = APIRouter(prefix=PREFIX, tags=["landscape"])
 
 MAX_ALPHA = 0.45  # inner step on the toy: stable below 2 / 4.12 (its largest curvature)
 LAM = (0.1, 100.0)
@@ -108,22 +107,6 @@ class CostRequest(Strict):
         list(cost.INNER_STEPS), min_length=1, max_length=5, description="values of k, 1…16"
     )
     repeats: int = Field(3, ge=1, le=7, description="timed repeats per point (median), 1…7")
-
-
-class UpdatesRequest(Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True)  # hashable: the cache's key
-
-    theta: Theta = Field(description=THETA_DESCRIPTION)
-    alpha: Alpha = toy.ALPHA
-    inner_steps: int = Field(1, ge=1, le=10, description="k: inner steps, 1…10")
-    beta: float = Field(
-        1.0, gt=0, le=1, description="β: Reptile's step; batched Reptile's φ̄ − θ ignores it"
-    )
-    lam: Lam = 1.0
-    cg_steps: int = Field(5, ge=1, le=10, description="iMAML's conjugate-gradient steps, 1…10")
-    baseline: bool = Field(
-        False, description="also return 'pretrained': −∇ of the mean task loss, the baseline's step"
-    )
 
 
 def point(theta: tuple[float, float]):
@@ -270,35 +253,13 @@ def quadratic_json(a: float, b: float, c: float, alpha: float, n: int, heatmap_n
     )
 
 
-def updates_hyper(body: UpdatesRequest) -> tuple[Hyper, dict[str, Hyper]]:
-    """The shared Hyper, and iMAML's: its inner problem is solved (``proximal_hyper``)."""
-    hp = Hyper(
-        inner_steps=body.inner_steps,
-        alpha=body.alpha,
-        beta=body.beta,
-        lam=body.lam,
-        cg_steps=body.cg_steps,
-    )
-    return hp, {"imaml": landscape_views.proximal_hyper(body.lam, cg_steps=body.cg_steps)}
-
-
-@lru_cache(maxsize=512)
-def updates_json(body: UpdatesRequest) -> bytes:
-    hp, overrides = updates_hyper(body)
-    names = landscape.DIRECTIONS + (("pretrained",) if body.baseline else ())
-    directions = landscape.update_directions(
-        point(body.theta), hp, names=names, overrides=overrides
-    )
-    return dumps({name: vector(d) for name, d in directions.items()})
-
-
 cost_lock = threading.Lock()  # one measurement at a time, so they do not slow each other
 
 
 # ----------------------------------------------------------------------------- routes
 
 
-@router.post(f"{PREFIX}/toy", summary="Task losses and the accumulated meta-loss over the toy box")
+@router.post("/toy", summary="Task losses and the accumulated meta-loss over the toy box")
 def toy_surfaces(request: Request, body: ToyRequest) -> Response:
     """``{box, alpha, tasks, xs, ys, task_losses: [T][n][n], meta_losses: [M+1][n][n],
     task_minima: [T][2], meta_minima: [M+1][2], meta_minimum_values: [M+1]}``; surfaces
@@ -306,21 +267,21 @@ def toy_surfaces(request: Request, body: ToyRequest) -> Response:
     return answer(toy_json(body.n, body.max_steps, body.alpha), request)
 
 
-@router.post(f"{PREFIX}/two-tasks", summary="One inner step from θ on each of the two tasks")
+@router.post("/two-tasks", summary="One inner step from θ on each of the two tasks")
 def two_tasks(body: TwoTasksRequest) -> Response:
     """``{theta, phi: [T][2], paths: [T][2][2], losses: [T][2] (at θ, at φ_i),
     loss_before: Σ L_i(θ), meta_loss: Σ L_i(φ_i), …}``."""
     return answer(two_tasks_json(body.theta, body.alpha))
 
 
-@router.post(f"{PREFIX}/reptile", summary="Reptile's inner paths from θ and its new θ")
+@router.post("/reptile", summary="Reptile's inner paths from θ and its new θ")
 def reptile(body: ReptileRequest) -> Response:
     """``{theta, paths: [T][k+1][2], losses: [T][k+1], target: φ̄, new_theta: θ + β(φ̄ − θ),
     gradient_step: θ − αβ∇(1/T)Σ L_i(θ), loss_before, meta_loss}``."""
     return answer(reptile_json(body.theta, body.alpha, body.inner_steps, body.beta))
 
 
-@router.post(f"{PREFIX}/imaml", summary="iMAML's regularised inner objective and its minimiser")
+@router.post("/imaml", summary="iMAML's regularised inner objective and its minimiser")
 def imaml(request: Request, body: ImamlRequest) -> Response:
     """``{theta, lam, task, solver: {alpha, inner_steps}, xs, ys, regularised: [n][n] and
     task_loss: [n][n] of that task, grid_minima: [T][2], phi: [T][2], task_gradient: ∇L(φ),
@@ -328,14 +289,14 @@ def imaml(request: Request, body: ImamlRequest) -> Response:
     return answer(imaml_json(body.theta, body.lam, body.n, body.task), request)
 
 
-@router.post(f"{PREFIX}/imaml-cg", summary="Conjugate gradient towards iMAML's implicit gradient")
+@router.post("/imaml-cg", summary="Conjugate gradient towards iMAML's implicit gradient")
 def imaml_cg(body: ImamlCGRequest) -> Response:
     """``{iterates: [n+1][T][2], exact: [T][2], query_gradient, errors: [n+1][T],
     errors_a, bound (null where A is not positive definite), eigenvalues, condition, phi}``."""
     return answer(imaml_cg_json(body.theta, body.lam, body.cg_steps, body.damping))
 
 
-@router.post(f"{PREFIX}/quadratic", summary="MAML and FOMAML gradients on the FOMAML quadratic")
+@router.post("/quadratic", summary="MAML and FOMAML gradients on the FOMAML quadratic")
 def quadratic(request: Request, body: QuadraticRequest) -> Response:
     """``{eigenvalues, arrows: {xs, ys, maml: [n][n][2], fomaml}, heat: {xs, ys, angle_deg,
     error}}``; fields indexed [iy][ix]."""
@@ -344,7 +305,7 @@ def quadratic(request: Request, body: QuadraticRequest) -> Response:
     )
 
 
-@router.post(f"{PREFIX}/cost", summary="Measure one meta-gradient's time and memory against k")
+@router.post("/cost", summary="Measure one meta-gradient's time and memory against k")
 def measure_cost(body: CostRequest, request: Request) -> dict:
     """``{tasks, shots, alpha, lam, cg_steps, threads, results: [{algorithm, inner_steps, ms,
     times_ms, peak_mb}]}``, measured now (see :mod:`app.meta.cost` for what is measured)."""
@@ -373,16 +334,6 @@ def measure_cost(body: CostRequest, request: Request) -> dict:
     }
 
 
-@router.post("/api/updates", summary="Update directions of MAML, FOMAML, Reptile and iMAML at θ")
-def updates(body: UpdatesRequest) -> Response:
-    """``{maml: [dx, dy], fomaml, reptile, imaml}``: ``landscape.update_directions``, the step
-    θ takes per unit outer step (−meta-gradient; Reptile φ̄ − θ). MAML, FOMAML and Reptile
-    take ``inner_steps`` steps of size ``alpha``; iMAML solves its proximal problem with λ
-    (``landscape_views.proximal_hyper``) and ``cg_steps`` CG iterations. With ``baseline``, also
-    ``pretrained``: −∇ of the mean task loss at θ."""
-    return answer(updates_json(body))
-
-
 def warm_up() -> None:
     """Pay the first calls' one-time costs (torch.func and autograd, about 0.5 s each) and fill
     the caches with the figures' first requests (their starting θ and settings, as in
@@ -396,5 +347,3 @@ def warm_up() -> None:
     imaml_json((-1.0, 2.0), 1.0, 61, 1)
     imaml_cg_json((-1.0, 2.0), 1.0, CG_STEPS, 0.0)
     quadratic_json(1.0, 0.5, 2.0, toy.QUADRATIC_ALPHA, 15, 61)
-    updates_json(UpdatesRequest(theta=(-1.0, 1.5), lam=10.0, baseline=True))
-    updates_json(UpdatesRequest(theta=toy.START))

@@ -1,6 +1,6 @@
-"""This app's trained Omniglot models over HTTP: what is served, classification of new
-episodes (the draw page, anyone's uploads), and MAML adapting to a quiz task step by step
-(the MAML page's figure)."""
+"""Omniglot over HTTP: this app's trained models (what is served, classification of new
+episodes for the draw page and anyone's uploads, MAML adapting to a quiz task step by step for
+the MAML page's figure) and the original drawings, addressed by character and drawing id only."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from collections import Counter
 from typing import Annotated
 
 import torch
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request, Response
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from app.article.model_cards import omniglot_cards
 from app.meta.tasks.drawings import MAX_SIDE, model_input
 from app.web.api.errors import enforce_rate, invalid
-from app.web.api.quiz import drawing_url, issued_task, task_key
+from app.web.api.omniglot_access import drawing_url, issued_task, omniglot, task_key
 from app.web.payloads import finite
 from app.web.quiz_tasks import TOKEN, TOKEN_MAX_LENGTH
 
@@ -221,3 +221,24 @@ def adapt(body: AdaptRequest, request: Request) -> dict:
         "probabilities": finite(curves.predictions[:, 0], significant=5),
         "support_losses": finite(curves.support_losses, significant=5),
     }
+
+
+@router.get(
+    "/drawings/{character}/{drawing}.png",
+    summary="One original 105×105 Omniglot drawing (Lake et al. 2015)",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def drawing(
+    request: Request,
+    character: Annotated[int, Path(ge=0, le=10_000)],
+    drawing: Annotated[int, Path(ge=0, le=19)],
+) -> Response:
+    data = omniglot(request)
+    if character >= len(data.character_names):
+        raise HTTPException(404, f"character: no character {character}")
+    return Response(
+        data.original_png(character, drawing),
+        media_type="image/png",
+        headers={"Cache-Control": "public, max-age=604800, immutable"},
+    )

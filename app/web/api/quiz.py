@@ -1,5 +1,5 @@
-"""The quiz over HTTP: a task, an answer (stored anonymously), everyone's statistics,
-and the Omniglot drawings themselves, addressed by character and drawing id only."""
+"""The quiz over HTTP: a task, an answer (stored anonymously), the trained models' answers,
+everyone's statistics. The drawings it shows are served by :mod:`app.web.api.omniglot`."""
 
 from __future__ import annotations
 
@@ -7,44 +7,16 @@ import threading
 from collections import OrderedDict
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from app.web.api.errors import enforce_rate
-from app.web.omniglot_source import DataUnavailable
+from app.web.api.omniglot_access import drawing_url, issued_task, omniglot, task_key
 from app.web.quiz_store import AlreadyAnswered, AnswerShown
-from app.web.quiz_tasks import TOKEN, TOKEN_MAX_LENGTH, BadToken, QuizTask, make_task
+from app.web.quiz_tasks import TOKEN, TOKEN_MAX_LENGTH, QuizTask, make_task
 
-router = APIRouter(tags=["quiz"])
+router = APIRouter(prefix="/api/quiz", tags=["quiz"])
 MIN_MS, MAX_MS = 150, 30 * 60 * 1000
-
-
-def omniglot(request: Request):
-    try:
-        return request.app.state.omniglot.get()
-    except DataUnavailable as error:
-        raise HTTPException(503, str(error)) from None
-
-
-def drawing_url(character: int, drawing: int) -> str:
-    return f"/api/omniglot/drawings/{character}/{drawing}.png"
-
-
-def issued_task(request: Request, token: str, where: str = "body") -> QuizTask:
-    """The task of a token this server issued (422 naming ``task`` for any other)."""
-    try:
-        request.app.state.tokens.verify(token)
-    except BadToken as error:
-        problem = {"loc": (where, "task"), "msg": str(error), "type": "value_error"}
-        raise RequestValidationError([problem]) from None
-    return make_task(omniglot(request), token)
-
-
-def task_key(quiz: QuizTask) -> str:
-    """The one name under which a task's answer and its revealing are stored."""
-    ways, seed, _ = quiz.token.split("-")
-    return f"{ways}-{seed}"
 
 
 class Answer(BaseModel):
@@ -61,7 +33,7 @@ class Answer(BaseModel):
     )
 
 
-@router.get("/api/quiz/task", summary="A new quiz task: a query drawing and N candidates")
+@router.get("/task", summary="A new quiz task: a query drawing and N candidates")
 def task(request: Request, ways: Annotated[int, Query(description="5 or 20")] = 5) -> dict:
     if ways not in (5, 20):
         raise HTTPException(422, "ways: must be 5 or 20")
@@ -74,7 +46,7 @@ def task(request: Request, ways: Annotated[int, Query(description="5 or 20")] = 
     }
 
 
-@router.post("/api/quiz/answer", summary="Answer a quiz task; stored anonymously")
+@router.post("/answer", summary="Answer a quiz task; stored anonymously")
 def answer(body: Answer, request: Request) -> dict:
     enforce_rate(request, request.app.state.quiz_limiter, "answers")
     quiz = issued_task(request, body.task)
@@ -165,7 +137,7 @@ def model_answers_of(app) -> ModelAnswers:
         return app.state.model_answers
 
 
-@router.get("/api/quiz/models", summary="How each trained model answered an answered task")
+@router.get("/models", summary="How each trained model answered an answered task")
 def model_answers(
     request: Request, task: Annotated[str, Query(max_length=TOKEN_MAX_LENGTH)]
 ) -> list[dict]:
@@ -176,27 +148,6 @@ def model_answers(
     return model_answers_of(request.app).answer(request, quiz)
 
 
-@router.get("/api/quiz/stats", summary="All readers' accuracy per mode, with a 95% interval")
+@router.get("/stats", summary="All readers' accuracy per mode, with a 95% interval")
 def stats(request: Request) -> dict:
     return request.app.state.answers.stats()
-
-
-@router.get(
-    "/api/omniglot/drawings/{character}/{drawing}.png",
-    summary="One original 105×105 Omniglot drawing (Lake et al. 2015)",
-    response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
-)
-def drawing(
-    request: Request,
-    character: Annotated[int, Path(ge=0, le=10_000)],
-    drawing: Annotated[int, Path(ge=0, le=19)],
-) -> Response:
-    data = omniglot(request)
-    if character >= len(data.character_names):
-        raise HTTPException(404, f"character: no character {character}")
-    return Response(
-        data.original_png(character, drawing),
-        media_type="image/png",
-        headers={"Cache-Control": "public, max-age=604800, immutable"},
-    )
