@@ -31,10 +31,10 @@ from functools import partial
 import torch
 from timing import median_ms
 
+from app.cli.omniglot import omniglot_data
 from app.meta.algorithms import OMNIGLOT_ALGORITHMS, Hyper, per_task_loop
 from app.meta.params import flatten, leaves
 from app.meta.tasks.omniglot_episodes import OmniglotTasks
-from app.meta.training import omniglot_data
 
 SETTINGS = {
     "maml": Hyper(inner_steps=1, alpha=0.4),

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from app.cli.omniglot import omniglot_data
 from app.meta.config import OmniglotConfig
 from app.meta.training import Training
 
@@ -48,7 +49,7 @@ def test_learns_well_above_chance(algo):
     config = OmniglotConfig(
         algo=algo, ways=5, shots=1, queries=5, channels=32, steps=steps, seed=0, **hyper
     )
-    run = Training(config)
+    run = Training(config, data=omniglot_data())
     for _ in run.run():
         pass
     accuracy = run.evaluate(100, split="test")["accuracy"]

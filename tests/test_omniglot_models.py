@@ -8,10 +8,10 @@ import torch
 from fastapi.testclient import TestClient
 
 from app.cli import evaluate
+from app.cli.omniglot import omniglot_data
 from app.meta.checkpoint import load_checkpoint
 from app.meta.config import config_from_dict
 from app.meta.tasks.omniglot_episodes import OmniglotTasks
-from app.meta.training import omniglot_data
 from app.settings import ROOT
 from app.web.classifiers import Classifiers
 from app.web.main import create_app

@@ -13,6 +13,7 @@ import torch
 from pydantic import ValidationError
 
 from app.cli import evaluate, train
+from app.cli.omniglot import omniglot_data
 from app.meta.classifier import FewShotClassifier
 from app.meta.config import OmniglotConfig, TrainConfig, config_from_dict
 from app.meta.training import Training, build_model
@@ -106,7 +107,9 @@ def test_a_time_budget_stops_early_and_says_so(tmp_path):
     assert card["budget"]["steps_done"] < 1000 and not card["budget"]["finished"]
     assert (
         Training.resume(
-            torch.load(tmp_path / "m.pt", weights_only=True), config_from_dict(card["config"])
+            torch.load(tmp_path / "m.pt", weights_only=True),
+            config_from_dict(card["config"]),
+            omniglot_data(),
         ).step
         == card["budget"]["steps_done"]
     )
@@ -139,7 +142,9 @@ def test_progress_is_kept_apart_from_the_served_checkpoint(tmp_path, capsys):
     assert served["step"] == card["budget"]["steps_done"] == 3
 
     config = config_from_dict({**card["config"], "steps": 5})
-    interrupted = Training.resume(served, config)  # a sitting that stopped before its card
+    interrupted = Training.resume(
+        served, config, omniglot_data()
+    )  # a sitting that stopped before its card
     interrupted.meta_step()
     interrupted.save(train.progress_path(tmp_path / "m.pt"))
     assert torch.load(tmp_path / "m.pt", weights_only=True)["step"] == 3
@@ -157,7 +162,10 @@ def test_progress_is_kept_apart_from_the_served_checkpoint(tmp_path, capsys):
 @pytest.mark.parametrize("algo", ["maml", "protonet"])
 def test_batched_evaluation_equals_the_loop(algo):
     """A GPU evaluates a chunk of episodes at once; the accuracy is the CPU loop's."""
-    run = Training(OmniglotConfig(algo=algo, ways=5, channels=8, queries=3, inner_steps=1))
+    run = Training(
+        OmniglotConfig(algo=algo, ways=5, channels=8, queries=3, inner_steps=1),
+        data=omniglot_data(),
+    )
     loop = run.evaluate(20)
     run.batched = True
     assert run.evaluate(20)["accuracy"] == pytest.approx(loop["accuracy"], abs=1e-12)

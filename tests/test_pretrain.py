@@ -10,13 +10,14 @@ import torch
 from pydantic import ValidationError
 
 from app.cli import train
+from app.cli.omniglot import omniglot_data
 from app.meta.checkpoint import load_checkpoint
 from app.meta.config import OmniglotConfig, TrainConfig
 from app.meta.params import copied
 from app.meta.pretrain import is_body, pretrain_body
 from app.meta.tasks.omniglot import ROTATIONS
 from app.meta.tasks.omniglot_episodes import OmniglotTasks
-from app.meta.training import Progress, Training, omniglot_data
+from app.meta.training import Progress, Training
 from tests.test_omniglot_training import cli, needs_data
 
 
@@ -56,7 +57,7 @@ def test_sampled_images_carry_their_class_and_turn():
 @needs_data
 def test_pretraining_lowers_the_classification_loss():
     tasks = OmniglotTasks(omniglot_data(), "train", 5, rotations=False)
-    theta = Training(OmniglotConfig(algo="maml", channels=8)).theta
+    theta = Training(OmniglotConfig(algo="maml", channels=8), data=omniglot_data()).theta
     body = {k: v for k, v in theta.items() if is_body(k)}
     before = copied(body)
     losses = [loss for _, loss in pretrain_body(body, tasks, 60, torch.Generator().manual_seed(0))]
@@ -68,7 +69,9 @@ def test_pretraining_lowers_the_classification_loss():
 @needs_data
 def test_a_run_pretrains_once_then_meta_trains_as_without(tmp_path):
     config = OmniglotConfig(algo="fomaml", ways=5, queries=3, channels=8, meta_batch=2, steps=3)
-    plain, run = Training(config), Training(config.model_copy(update={"pretrain_steps": 5}))
+    data = omniglot_data()
+    plain = Training(config, data=data)
+    run = Training(config.model_copy(update={"pretrain_steps": 5}), data=data)
     initial = copied(run.theta)
     assert [e.step for e in run.pretrain()] == [1, 2, 3, 4, 5]
     assert not torch.equal(initial["conv0_w"], run.theta["conv0_w"])
@@ -79,7 +82,7 @@ def test_a_run_pretrains_once_then_meta_trains_as_without(tmp_path):
     assert torch.equal(run.sample().xs, plain.sample().xs)
     run.save(tmp_path / "m.pt")
     resumed = Training.resume(
-        load_checkpoint(tmp_path / "m.pt")[2], run.config.model_copy(update={"steps": 4})
+        load_checkpoint(tmp_path / "m.pt")[2], run.config.model_copy(update={"steps": 4}), data
     )
     assert resumed.pretrained and resumed.pretrain_seconds == run.pretrain_seconds
     assert [type(e) for e in resumed.run()] == [Progress]
@@ -92,17 +95,18 @@ def test_other_learners_reuse_a_kept_body(tmp_path, learner):
     run of Reptile or of a metric learner, bit for bit what pre-training would have made,
     with its time."""
     config = OmniglotConfig(algo="fomaml", ways=5, queries=3, channels=8, pretrain_steps=3)
-    first = Training(config, bodies=tmp_path)
+    first = Training(config, data=omniglot_data(), bodies=tmp_path)
     assert [e.reused for e in first.pretrain()] == [False] * 3
     assert len(list(tmp_path.glob("conv4-8-seed0-3steps-turns-*.pt"))) == 1
     other = config.model_copy(update={"algo": learner, "ways": 20})
-    fresh, kept = Training(other), Training(other, bodies=tmp_path)
+    fresh = Training(other, data=omniglot_data())
+    kept = Training(other, data=omniglot_data(), bodies=tmp_path)
     list(fresh.pretrain())
     assert [(e.step, e.reused) for e in kept.pretrain()] == [(3, True)]
     for k, v in fresh.theta.items():
         assert torch.equal(v, kept.theta[k]) and v.shape == kept.theta[k].shape
     assert kept.pretrain_seconds == first.pretrain_seconds
-    unlike = Training(config.model_copy(update={"seed": 1}), bodies=tmp_path)
+    unlike = Training(config.model_copy(update={"seed": 1}), data=omniglot_data(), bodies=tmp_path)
     assert [e.reused for e in unlike.pretrain()] == [False] * 3
 
 

@@ -2,6 +2,7 @@
 
 import torch
 
+from app.cli.omniglot import omniglot_data
 from app.meta.algorithms import REGISTRY, siamese
 from app.meta.algorithms.episode import embed
 from app.meta.config import OmniglotConfig
@@ -37,13 +38,13 @@ def test_the_calibrated_head_predicts_the_nearest_support_image_in_l1():
 @needs_data
 def test_training_calibrates_before_the_first_step_without_drawing_from_its_episodes():
     config = OmniglotConfig(algo="siamese", ways=5, channels=8, steps=1)
-    run = Training(config)
+    run = Training(config, data=omniglot_data())
     drawn = run.generator.get_state()
     run.calibrate()
     assert torch.equal(run.generator.get_state(), drawn)
     weights = run.theta["pair_w"].detach()
     assert (weights < 0).all() and torch.allclose(weights, weights[0].expand_as(weights))
-    fresh = Training(config)
+    fresh = Training(config, data=omniglot_data())
     assert float(fresh.theta["pair_b"]) == 0.0  # as drawn: eq. (1)'s bias starts at zero
     list(fresh.run())
     assert fresh.step == 1 and float(fresh.theta["pair_b"]) > 0.5  # calibrated, then one step

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import torch
 
+from app.cli.omniglot import omniglot_data
 from app.meta.algorithms import REGISTRY
 from app.meta.checkpoint import load_checkpoint
 from app.meta.config import OmniglotConfig
@@ -117,7 +118,7 @@ def main(argv: list[str]) -> int:
             build_model(config),
             params,
             config.hyper(evaluation=True),
-            episodes(config, args.split),
+            episodes(config, args.split, omniglot_data()),
             shots=config.shots,
             queries=config.queries,
             episodes=args.tasks,
@@ -153,7 +154,7 @@ def body_main(args: argparse.Namespace) -> int:
         build_model(config),
         saved["body"],
         config.hyper(evaluation=True),
-        episodes(config, args.split),
+        episodes(config, args.split, omniglot_data()),
         shots=config.shots,
         queries=config.queries,
         episodes=args.tasks,

@@ -37,6 +37,7 @@ import torch
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from app.cli.omniglot import omniglot_data
 from app.meta.algorithms import REGISTRY
 from app.meta.checkpoint import load_checkpoint
 from app.meta.config import OmniglotConfig, TrainConfig
@@ -223,7 +224,8 @@ def main(argv: list[str]) -> int:
         return 2
     batched = False if args.loop else None
     torch.backends.cudnn.benchmark = True  # fixed episode shapes: tune the GPU's kernels once
-    run = Training(config, device=args.device, batched=batched, bodies=args.bodies)
+    data = omniglot_data() if config.task == "omniglot" else None
+    run = Training(config, data=data, device=args.device, batched=batched, bodies=args.bodies)
     saved = [p for p in (progress_path(args.save), args.save) if p.exists()] if args.save else []
     if saved:
         try:

@@ -18,9 +18,7 @@ pre-train its Conv4 body first (``config.pretrain_steps``, :mod:`app.meta.pretra
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,14 +34,13 @@ from app.meta.nets import Model, regression_mlp
 from app.meta.params import Params, copied, leaves
 from app.meta.pretrain import body_file, is_body, pretrain_body
 from app.meta.tasks.base import TaskBatch
-from app.meta.tasks.omniglot import TRAIN, Omniglot, load_omniglot
+from app.meta.tasks.omniglot import TRAIN, Omniglot
 from app.meta.tasks.omniglot_episodes import OmniglotTasks
 from app.meta.tasks.sinusoid import SinusoidTasks
 
 BATCHED = {"sinusoid": True, "omniglot": False}  # chosen by measurement, see the docstring
 CALIBRATION_EPISODES = 8  # training episodes an algorithm's ``calibrate`` sees
 BATCHED_ALGORITHMS = {"mann"}  # no Conv4: its tasks are one batch of LSTM sequences
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def runs_batched(config: TrainConfig, device: torch.device, batched: bool | None = None) -> bool:
@@ -54,19 +51,6 @@ def runs_batched(config: TrainConfig, device: torch.device, batched: bool | None
     return batched or config.algo in BATCHED_ALGORITHMS
 
 
-@functools.lru_cache(maxsize=1)
-def omniglot_data() -> Omniglot:
-    """The background set from ``$MAML_OMNIGLOT_DIR`` (default ``../shared/omniglot``),
-    preprocessed once into ``$MAML_DATA_DIR/omniglot-cache`` (default ``data/``)."""
-    data_dir = Path(os.environ.get("MAML_OMNIGLOT_DIR", ROOT.parent / "shared" / "omniglot"))
-    return load_omniglot(data_dir, work_dir() / "omniglot-cache", base_url=None)
-
-
-def work_dir() -> Path:
-    """Where the command line keeps what it can rebuild: ``$MAML_DATA_DIR``, else ``data/``."""
-    return Path(os.environ.get("MAML_DATA_DIR", ROOT / "data"))
-
-
 def build_model(config: TrainConfig) -> Model:
     """The sinusoid MLP, or the algorithm's Omniglot network for ``config.ways`` classes."""
     if config.task == "sinusoid":
@@ -74,10 +58,12 @@ def build_model(config: TrainConfig) -> Model:
     return REGISTRY[config.algo].network(config.ways, config.channels)
 
 
-def episodes(config: TrainConfig, split: str, data: Omniglot | None = None) -> OmniglotTasks:
-    """N-way episodes of one split; rotations augment the training split only."""
+def episodes(config: TrainConfig, split: str, data: Omniglot | None) -> OmniglotTasks:
+    """N-way episodes of one split of ``data``; rotations augment the training split only."""
+    if data is None:
+        raise ValueError("Omniglot episodes need the data set (app.meta.tasks.omniglot)")
     return OmniglotTasks(
-        data or omniglot_data(),
+        data,
         split,
         config.ways,
         rotations=config.rotations and split == TRAIN,
