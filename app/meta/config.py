@@ -20,17 +20,24 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.meta.algorithms import REGISTRY, Hyper
+from app.meta.algorithms import ALGORITHMS, OMNIGLOT_ALGORITHMS, REGISTRY, Hyper
 from app.meta.heads import HeadName
 from app.meta.tasks.omniglot import DRAWINGS
 
-AlgoName = Literal["pretrained", "maml", "fomaml", "reptile", "imaml"]
-OmniglotAlgoName = Literal[
-    "maml", "fomaml", "reptile", "imaml", "protonet", "matching", "siamese", "mann"
-]
+# The registry's names, as the literals that validate a configuration's ``algo``.
+AlgoName = Literal[tuple(ALGORITHMS)]
+OmniglotAlgoName = Literal[tuple(OMNIGLOT_ALGORITHMS)]
 
 
 class TrainConfig(BaseModel):
+    """One training run, validated: what ``maml train``, a web job and a checkpoint record.
+
+    It holds the run (task, algorithm, steps, seed, batch) beside the method's settings, with
+    bounds and descriptions that the web form and the API's 422s are rendered from; the
+    algorithms see only the :class:`~app.meta.algorithms.base.Hyper` that :meth:`hyper`
+    derives from it. This class is the sinusoid's; :class:`OmniglotConfig` is Omniglot's.
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     task: Literal["sinusoid", "omniglot"] = Field("sinusoid", description="task family")
@@ -133,7 +140,9 @@ SCHEDULE_FIELDS = ("lr_drop_at",)  # a step from which on training changes
 
 
 class OmniglotConfig(TrainConfig):
-    """A configuration for Omniglot, where the metric- and model-based learners run too."""
+    """A configuration for Omniglot: a class of its own because more algorithms are valid there
+    (the metric- and model-based learners need episodes) and its defaults differ (a smaller
+    meta-batch, K = 1, α = 0.4); a saved configuration says which it is by ``task``."""
 
     task: Literal["omniglot"] = Field("omniglot", description="task family")
     algo: OmniglotAlgoName = Field("protonet", description="meta-learning algorithm")

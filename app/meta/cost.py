@@ -39,6 +39,8 @@ from app.meta.params import Params, leaves
 from app.meta.tasks.base import TaskBatch
 from app.meta.tasks.sinusoid import SinusoidTasks
 
+# Second order through k steps, first order, implicit: the three ways a meta-gradient is kept
+# (Reptile's cost is FOMAML's): a choice among the registry's names, not a list of them.
 COST_ALGORITHMS = ("maml", "fomaml", "imaml")
 INNER_STEPS = (1, 2, 4, 8, 16)
 TASKS, SHOTS, ALPHA = 25, 10, 0.01  # Finn et al. (2017), section 5.1

@@ -48,7 +48,8 @@ from app.meta.params import (
 from app.meta.tasks.base import TaskBatch
 
 Box = toy.Box
-DIRECTIONS = ("maml", "fomaml", "reptile", "imaml")
+# The meta-learners of the toy problems: every algorithm of the registry with an inner loop.
+DIRECTIONS = tuple(n for n, a in ALGORITHMS.items() if a.default_inner_steps > 0)
 
 
 def or_two_tasks(model: Model | None, batch: TaskBatch | None) -> tuple[Model, TaskBatch]:

@@ -22,11 +22,11 @@ from app.article.comparison import chart_points, measured_table
 from app.article.model_cards import body_measurements
 from app.article.typesetting import typeset
 from app.meta import inner
-from app.meta.algorithms import ALGORITHMS, maml
+from app.meta.algorithms import ALGORITHMS, REGISTRY, maml
 from app.meta.config import TrainConfig
 from app.settings import Settings
-from app.web.api.jobs import OMNIGLOT_WEB_ALGORITHMS
 from app.web.assets import Encoded, catalogue
+from app.web.job_limits import OMNIGLOT_WEB_ALGORITHMS
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 REFERENCES_MARK = "<!--references-->"
@@ -106,6 +106,7 @@ def render(slug: str, settings: Settings) -> str:
         measured=measured_table(settings.models_dir),
         body=body_measurements(settings.models_dir),
         omniglot_web=OMNIGLOT_WEB_ALGORITHMS,
+        omniglot_only=[REGISTRY[n] for n in OMNIGLOT_WEB_ALGORITHMS if n not in ALGORITHMS],
         omniglot_max_steps=settings.omniglot_job_max_steps,
         code=SOURCE,
         asset=catalogue(settings.cache_dir).url,

@@ -26,7 +26,11 @@ from app.meta.tasks.base import TaskBatch
 
 @dataclass(frozen=True)
 class Hyper:
-    """Hyperparameters, named as the papers name them."""
+    """Hyperparameters, named as the papers name them: all an algorithm's math reads.
+
+    Apart from :class:`~app.meta.config.TrainConfig` because the algorithms run outside
+    training too (the figures adapt with test-time settings, ``TrainConfig.hyper``), and they
+    need none of a run's bookkeeping (task, steps, seed, schedule)."""
 
     inner_steps: int = 1  # k: inner gradient steps
     alpha: float = 0.01  # α: inner step size

@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Discriminator, Field, Tag
 
 from app.meta.config import OmniglotConfig, TrainConfig
 from app.web.api.errors import enforce_rate, invalid
-from app.web.job_cost import cost_problem
+from app.web.job_limits import web_limits
 from app.web.job_queue import Job, JobManager, QueueFull
 
 router = APIRouter(prefix="/api/jobs", tags=["training"])
@@ -40,12 +40,18 @@ STRICT = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class SinusoidJob(TrainConfig):
+    """A sinusoid job as JSON asks for it: :class:`TrainConfig` with strict JSON types and
+    ``task`` fixed, the tag of the request's union; a class because the engine's own
+    configuration must accept what Python code passes (and ``task="omniglot"``)."""
+
     model_config = STRICT
 
     task: Literal["sinusoid"] = Field("sinusoid", description="task family")
 
 
 class OmniglotJob(OmniglotConfig):
+    """An Omniglot job as JSON asks for it: :class:`OmniglotConfig` with strict JSON types."""
+
     model_config = STRICT
 
 
@@ -66,41 +72,6 @@ JobRequest = Annotated[
         "'sinusoid', 'omniglot' (default 'sinusoid')",
     ),
 ]
-OMNIGLOT_WEB_ALGORITHMS = ("protonet", "fomaml")
-OMNIGLOT_WEB_MAX_BATCH = 4
-OMNIGLOT_WEB_MAX_WAYS = 20
-
-
-def web_limits(config: TrainConfig, settings) -> dict | None:
-    """What this server will not train on request (beyond the config's own bounds)."""
-
-    def error(field: str, msg: str) -> dict:
-        return {"loc": ["body", field], "type": "value_error", "msg": msg}
-
-    limit = settings.job_max_steps
-    if config.task == "omniglot":
-        if config.algo not in OMNIGLOT_WEB_ALGORITHMS:
-            return error("algo", f"Omniglot jobs on this server: one of {OMNIGLOT_WEB_ALGORITHMS}")
-        if config.meta_batch > OMNIGLOT_WEB_MAX_BATCH:
-            return error(
-                "meta_batch", f"Input should be at most {OMNIGLOT_WEB_MAX_BATCH} for Omniglot jobs"
-            )
-        if config.ways > OMNIGLOT_WEB_MAX_WAYS:
-            return error("ways", f"Input should be at most {OMNIGLOT_WEB_MAX_WAYS}")
-        if config.pretrain_steps:
-            return error("pretrain_steps", "Input should be 0 for jobs on this server")
-        limit = settings.omniglot_job_max_steps
-    if config.steps > limit:
-        return {
-            "loc": ["body", "steps"],
-            "type": "less_than_equal",
-            "msg": f"Input should be less than or equal to {limit} for {config.task} jobs "
-            "on this server",
-        }
-    too_heavy = cost_problem(config)
-    if too_heavy:
-        return {"loc": ["body"], "type": "value_error", "msg": too_heavy}
-    return None
 
 
 @router.post("", status_code=202, summary="Start meta-training a model")

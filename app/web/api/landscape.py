@@ -100,7 +100,7 @@ class QuadraticRequest(Strict):
 
 
 class CostRequest(Strict):
-    algorithms: list[Literal["maml", "fomaml", "imaml"]] = Field(
+    algorithms: list[Literal[cost.COST_ALGORITHMS]] = Field(
         list(cost.COST_ALGORITHMS), min_length=1, max_length=3
     )
     inner_steps: list[Annotated[int, Field(ge=1, le=16)]] = Field(
