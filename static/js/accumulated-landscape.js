@@ -21,8 +21,8 @@
       const trail = d.meta_minima.slice(0, m + 1);
       const traces = [
         {
-          type: "heatmap", zsmooth: "fast", x: d.xs, y: d.ys, z, zmin, zmax, colorscale: "Viridis", reversescale: false,
-          colorbar: Fig.colorbar(`F<sub>${m}</sub>(θ), both tasks' loss after ${m} step${m === 1 ? "" : "s"} (log scale)`, Fig.logTicks(zmin, zmax)),
+          type: "heatmap", zsmooth: "fast", x: d.xs, y: d.ys, z, zmin, zmax, ...Fig.lossScale,
+          colorbar: Fig.lossColorbar(`F<sub>${m}</sub>(θ), both tasks' loss after ${m} step${m === 1 ? "" : "s"}`, zmin, zmax),
           hovertemplate: "w₀ %{x:.2f}, w₁ %{y:.2f}<extra></extra>", name: `F_${m}`, showlegend: false,
         },
         {

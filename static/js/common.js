@@ -30,13 +30,15 @@ window.Fig = (function () {
     return data;
   }
 
+  /* The default layout: the legend lies flat along the bottom edge of the figure, under the x axis's
+     title, and the bottom margin grows with the legend's rows (see draw), so the two never meet. */
   function layout(overrides) {
     const base = {
       margin: { l: 60, r: 16, t: 40, b: 110 },
       font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 13 },
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "#ffffff",
-      legend: { orientation: "h", x: 0, y: -0.3, yanchor: "top" },
+      legend: { orientation: "h", x: 0, xanchor: "left", yref: "container", y: 0, yanchor: "bottom", font: { size: 12 } },
       dragmode: false,
       hovermode: "closest",
     };
@@ -49,8 +51,16 @@ window.Fig = (function () {
 
   const config = { displayModeBar: false, responsive: true };
 
+  /* Draw with the default layout. Unless overrides place the legend or set the bottom margin, the
+     margin makes room for the x axis's title (about 58 px) and, below it, each row of the legend. */
   function draw(element, traces, overrides) {
-    return Plotly.react(element, traces, layout(overrides), config);
+    const o = overrides || {};
+    const full = layout(o);
+    if (!o.legend && !(o.margin && o.margin.b !== undefined) && o.showlegend !== false) {
+      const rows = legendRows(legendItems(traces), (element.clientWidth || 400) - 16);
+      full.margin = Object.assign({}, full.margin, { b: 60 + 21 * rows });
+    }
+    return Plotly.react(element, traces, full, config);
   }
 
   /* Data coordinates of a click anywhere inside a plot's axes (Plotly only reports clicks on points). */
@@ -183,7 +193,7 @@ window.Fig = (function () {
     const side = Math.max(220, Math.min(520, width - l - r));
     const rows = legendRows(o.items, width - 16);
     const t = (o.title ? 38 : 10) + (rows ? rows * 19 + 8 : 0);
-    const b = o.colorbar ? 118 : 64;
+    const b = o.colorbar ? 134 : 64;
     return Object.assign({
       height: side + t + b,
       margin: { l, r, t, b },
@@ -227,6 +237,13 @@ window.Fig = (function () {
     }, extra || {});
   }
 
+  /* Every loss surface is coloured the same way: Viridis, dark for low loss and yellow for high, on a log
+     scale. lossColorbar says so in the colour bar's title, with ticks labelled in loss values. */
+  const lossScale = { colorscale: "Viridis", reversescale: false };
+  function lossColorbar(title, zmin, zmax) {
+    return colorbar(`${title}<br>log scale, dark = low`, logTicks(zmin, zmax));
+  }
+
   const taskColors = ["#ff4d4d", "#4dc3ff"];  // task 1, task 2 on the two-task toy
 
   /* Marker styles that read on a dark heatmap and in the legend alike. */
@@ -266,8 +283,8 @@ window.Fig = (function () {
   /* The heatmap trace of a surface from combinedSurface(), with its colour bar. */
   function surfaceTrace(s, title, name) {
     return {
-      type: "heatmap", zsmooth: "fast", x: s.xs, y: s.ys, z: s.log, zmin: s.zmin, zmax: s.zmax, colorscale: "Viridis",
-      colorbar: colorbar(title, logTicks(s.zmin, s.zmax)),
+      type: "heatmap", zsmooth: "fast", x: s.xs, y: s.ys, z: s.log, zmin: s.zmin, zmax: s.zmax, ...lossScale,
+      colorbar: lossColorbar(title, s.zmin, s.zmax),
       hovertemplate: "w₀ %{x:.2f}, w₁ %{y:.2f}<extra></extra>", showlegend: false, name,
     };
   }
@@ -292,7 +309,7 @@ window.Fig = (function () {
 
   return {
     colors, postJSON, layout, axis, config, draw, onPlotClick, status,
-    onPlotDrag, latest, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, markers, taskColors, extent, sub, fmt, pair, loadCombinedSurface, surfaceTrace,
+    onPlotDrag, latest, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, lossScale, lossColorbar, markers, taskColors, extent, sub, fmt, pair, loadCombinedSurface, surfaceTrace,
     rememberTask, lastTask,
   };
 })();

@@ -56,8 +56,8 @@
       const r = state.result && state.result.task === state.task ? state.result : null;
       const t = state.task - 1;
       const left = [{
-        type: "heatmap", zsmooth: "fast", x: toy.xs, y: toy.ys, z: toy.logs[t], zmin: toy.ranges[t][0], zmax: toy.ranges[t][1], colorscale: "Viridis",
-        colorbar: Fig.colorbar(`L<sup>S</sup>(φ): support loss of task ${state.task} (log scale)`, Fig.logTicks(...toy.ranges[t])),
+        type: "heatmap", zsmooth: "fast", x: toy.xs, y: toy.ys, z: toy.logs[t], zmin: toy.ranges[t][0], zmax: toy.ranges[t][1], ...Fig.lossScale,
+        colorbar: Fig.lossColorbar(`L<sup>S</sup>(φ): support loss of task ${state.task}`, ...toy.ranges[t]),
         hovertemplate: "w₀ %{x:.2f}, w₁ %{y:.2f}<extra></extra>", showlegend: false, name: "support loss",
       }].concat(common(r, t));
       if (!r) {
@@ -77,8 +77,8 @@
         mode: "lines", name: f.name, line: { color: f.color, width: 3.5 }, hoverinfo: "skip",
       }));
       const right = [{
-        type: "heatmap", zsmooth: "fast", x: r.xs, y: r.ys, z: reg, zmin: lo, zmax: hi, colorscale: "Viridis",
-        colorbar: Fig.colorbar(`L<sup>S</sup>(φ) + λ/2 ‖φ − θ‖², λ = ${Fig.fmt(r.lam, 2)} (log scale)`, Fig.logTicks(lo, hi)),
+        type: "heatmap", zsmooth: "fast", x: r.xs, y: r.ys, z: reg, zmin: lo, zmax: hi, ...Fig.lossScale,
+        colorbar: Fig.lossColorbar(`L<sup>S</sup>(φ) + λ/2 ‖φ − θ‖², λ = ${Fig.fmt(r.lam, 2)}`, lo, hi),
         hovertemplate: "w₀ %{x:.2f}, w₁ %{y:.2f}<extra></extra>", showlegend: false, name: "regularised objective",
       }].concat(common(r, t), forces);
       const items = Fig.legendItems(right);  // the same legend height on both panels keeps them aligned

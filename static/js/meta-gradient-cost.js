@@ -31,8 +31,7 @@
       Fig.draw(plot, traces, {
         title: { text: title, font: { size: 14 } },
         height: 380,
-        margin: { l: 64, r: 16, t: 40, b: 110 },
-        legend: { orientation: "h", x: 0, y: -0.3, yanchor: "top" },
+        margin: { l: 64, r: 16, t: 40 },
         xaxis: Fig.axis("inner steps k", log
           ? { type: "log", tickvals: KS, ticktext: KS.map(String), range: [-0.1, Math.log10(16) + 0.1] }
           : { tickvals: [0].concat(KS), range: [0, 17] }),

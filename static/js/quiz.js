@@ -38,6 +38,7 @@
 
     async function load() {
       answered = false;
+      clearDigits();
       next.disabled = true;
       models.textContent = "";
       feedback.textContent = "Loading a new task…";
@@ -83,6 +84,7 @@
     async function answer(choice) {
       if (answered || !task) return;
       answered = true;
+      clearDigits();
       const ms = Math.round(performance.now() - shownAt);
       let result;
       try {
@@ -167,18 +169,54 @@
       document.addEventListener("pointerup", up);
     });
 
-    root.addEventListener("keydown", (event) => {
-      if (event.target === ways) return;
-      const buttons = choiceButtons();
-      const index = buttons.indexOf(document.activeElement);
-      if (/^[1-9]$/.test(event.key) && parseInt(event.key, 10) <= buttons.length) {
+    /* Number keys answer from anywhere on the page, unless the reader is typing in a form field.
+       With more than nine candidates a number may take two digits: a first digit that could begin
+       a larger candidate's number waits (KEY_MS) for a second one, and the digits typed so far show
+       in [data-quiz-typed]. Arrow keys move between candidates while one has the focus. */
+    const typed = $("[data-quiz-typed]");
+    const KEY_MS = 700;
+    let digits = "", digitTimer = null;
+
+    function showTyped() {
+      typed.textContent = digits ? `${digits}… type a second digit, or wait` : "";
+      typed.hidden = !digits;
+      choiceButtons().forEach((b, i) => b.classList.toggle("over", digits !== "" && String(i + 1) === digits));
+    }
+    function clearDigits() {
+      clearTimeout(digitTimer);
+      digits = "";
+      showTyped();
+    }
+    function commitDigits() {
+      const n = parseInt(digits, 10);
+      clearDigits();
+      if (n >= 1 && n <= choiceButtons().length) answer(n - 1);
+    }
+    function typeDigit(d) {
+      const count = choiceButtons().length;
+      clearTimeout(digitTimer);
+      digits = parseInt(digits + d, 10) <= count ? digits + d : d;
+      if (digits === "0") { clearDigits(); return; }
+      if (parseInt(digits, 10) * 10 > count) { commitDigits(); return; }  // no longer number starts so
+      showTyped();
+      digitTimer = setTimeout(commitDigits, parseInt(root.dataset.quizKeyMs, 10) || KEY_MS);
+    }
+
+    const inField = (el) => el && el.closest && el.closest("input, select, textarea, [contenteditable]:not([contenteditable=false])");
+    document.addEventListener("keydown", (event) => {
+      if (event.ctrlKey || event.metaKey || event.altKey || event.repeat || inField(event.target)) return;
+      if (/^[0-9]$/.test(event.key)) {
+        if (!task || answered) return;
         event.preventDefault();
-        answer(parseInt(event.key, 10) - 1);
+        typeDigit(event.key);
       } else if ((event.key === "n" || event.key === "N") && answered) {
         event.preventDefault();
         load();
-      } else if (["ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp"].includes(event.key) && buttons.length) {
+      } else if (["ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp"].includes(event.key) && root.contains(document.activeElement)) {
+        const buttons = choiceButtons();
+        if (!buttons.length) return;
         event.preventDefault();
+        const index = buttons.indexOf(document.activeElement);
         const step = event.key === "ArrowRight" || event.key === "ArrowDown" ? 1 : -1;
         const from = index < 0 ? (step > 0 ? -1 : 0) : index;
         buttons[(from + step + buttons.length) % buttons.length].focus();

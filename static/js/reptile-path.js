@@ -19,7 +19,7 @@
       if (!s) return;
       const r = state.result;
       const traces = [
-        Fig.surfaceTrace(s, "L₁(θ) + L₂(θ), before adaptation (log scale)", "summed loss"),
+        Fig.surfaceTrace(s, "L₁(θ) + L₂(θ) before adaptation", "summed loss"),
         {
           x: s.minima.map((p) => p[0]), y: s.minima.map((p) => p[1]), mode: "markers+text", name: "task optima",
           text: ["task 1", "task 2"], textposition: "bottom center", textfont: { color: "#ffffff", size: 12 },

@@ -73,7 +73,7 @@
         title: { text: "Meta-loss", font: { size: 14 } },
         xaxis: Fig.axis("meta-iteration", { range: [0, run.total] }),
         yaxis: Fig.axis(classification ? "cross-entropy" : "mean-squared error", { type: "log" }),
-        margin: { l: 60, r: classification ? 56 : 16, t: 40, b: 110 },
+        margin: { l: 60, r: classification ? 56 : 16, t: 40 },
       };
       if (classification) layout.yaxis2 = Fig.axis("accuracy (%)", { overlaying: "y", side: "right", range: [0, 100] });
       Fig.draw($("[data-plot=loss]"), traces, layout);

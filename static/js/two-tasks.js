@@ -23,8 +23,8 @@
       panels.forEach((plot, i) => {
         const traces = [
           {
-            type: "heatmap", zsmooth: "fast", x: s.xs, y: s.ys, z: s.logs[i], zmin: s.zmin, zmax: s.zmax, colorscale: "Viridis",
-            colorbar: Fig.colorbar(`L<sub>${i + 1}</sub>(θ), loss of task ${i + 1} (log scale)`, Fig.logTicks(s.zmin, s.zmax)),
+            type: "heatmap", zsmooth: "fast", x: s.xs, y: s.ys, z: s.logs[i], zmin: s.zmin, zmax: s.zmax, ...Fig.lossScale,
+            colorbar: Fig.lossColorbar(`L<sub>${i + 1}</sub>(θ), loss of task ${i + 1}`, s.zmin, s.zmax),
             hovertemplate: "w₀ %{x:.2f}, w₁ %{y:.2f}<extra></extra>", showlegend: false, name: `task ${i + 1} loss`,
           },
           {

@@ -29,7 +29,7 @@
       if (!s) return;
       const r = state.result;
       const traces = [
-        Fig.surfaceTrace(s, "L₁(θ) + L₂(θ), combined loss (log scale)", "combined loss"),
+        Fig.surfaceTrace(s, "combined loss L₁(θ) + L₂(θ)", "combined loss"),
         {
           x: s.minima.map((p) => p[0]), y: s.minima.map((p) => p[1]), mode: "markers", name: "task optima",
           marker: Fig.markers.optimum, hoverinfo: "skip",
