@@ -2,9 +2,8 @@
 "use strict";
 
 (function () {
-  function setup(root) {
-    const plot = root.querySelector("[data-plot=live-landscape]");
-    const statusLine = root.querySelector("[data-status]");
+  Fig.figure("live-landscape", (root, fig) => {
+    const plot = fig.$("[data-plot=live-landscape]");
     let latest = null;
 
     function draw() {
@@ -35,19 +34,15 @@
       });
     }
 
-    window.addEventListener("training-landscape", (event) => {
-      latest = event.detail;
-      Fig.status(statusLine, "");
+    Fig.on("training-landscape", (landscape) => {
+      latest = landscape;
+      fig.status("");
       draw();
     });
-    window.addEventListener("training-started", () => {
+    Fig.on("training-started", () => {
       latest = null;
-      Fig.status(statusLine, "Waiting for the first landscape of this run…");
+      fig.status("Waiting for the first landscape of this run…");
     });
-    root.querySelectorAll("input[name=plane]").forEach((input) => input.addEventListener("change", draw));
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=live-landscape]").forEach(setup);
+    fig.$$("input[name=plane]").forEach((input) => input.addEventListener("change", draw));
   });
 })();

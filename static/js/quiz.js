@@ -2,18 +2,8 @@
 "use strict";
 
 (function () {
-  const STORE = "maml-quiz-score";
-
-  function loadScore() {
-    try {
-      const saved = JSON.parse(localStorage.getItem(STORE));
-      if (saved && saved["5"] && saved["20"]) return saved;
-    } catch (error) { /* a corrupt entry starts afresh */ }
-    return { "5": { answered: 0, correct: 0 }, "20": { answered: 0, correct: 0 } };
-  }
-
-  function setup(root) {
-    const $ = (s) => root.querySelector(s);
+  Fig.figure("quiz", (root, fig) => {
+    const $ = fig.$;
     const ways = $("[data-quiz-ways]");
     const query = $("[data-quiz-query]");
     const choicesBox = $("[data-quiz-choices]");
@@ -21,7 +11,7 @@
     const scoreLine = $("[data-quiz-score]");
     const next = $("[data-quiz-next]");
     const models = $("[data-quiz-models]");
-    let task = null, shownAt = 0, answered = false, score = loadScore();
+    let task = null, shownAt = 0, answered = false, score = Fig.quizScore();
 
     function showScore() {
       const parts = ["5", "20"].map((w) => {
@@ -44,13 +34,9 @@
       feedback.textContent = "Loading a new task…";
       feedback.className = "quiz-feedback";
       try {
-        const response = await fetch(`/api/quiz/task?ways=${ways.value}`);
-        const data = await response.json();
-        if (!response.ok) throw new Error(data.detail || response.statusText);
-        task = data;
+        task = await Fig.json(`/api/quiz/task?ways=${ways.value}`);
       } catch (error) {
-        feedback.textContent = `The quiz is unavailable: ${error.message}`;
-        feedback.classList.add("wrong");
+        fig.fail(error, "The quiz is unavailable");
         return;
       }
       query.src = task.query;
@@ -88,24 +74,17 @@
       const ms = Math.round(performance.now() - shownAt);
       let result;
       try {
-        const response = await fetch("/api/quiz/answer", {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ task: task.task, choice, ms }),
-        });
-        result = await response.json();
-        if (!response.ok) throw new Error(result.detail || result.message || response.statusText);
+        result = await Fig.json("/api/quiz/answer", { task: task.task, choice, ms });
       } catch (error) {
         answered = false;
-        feedback.textContent = `Your answer was not recorded: ${error.message}`;
-        feedback.className = "quiz-feedback wrong";
+        fig.fail(error, "Your answer was not recorded");
         return;
       }
       Fig.rememberTask(task.task, choice);
       const mode = score[String(task.ways)];
       mode.answered += 1;
       mode.correct += result.correct ? 1 : 0;
-      localStorage.setItem(STORE, JSON.stringify(score));
+      Fig.saveQuizScore(score);
       showScore();
       const buttons = choiceButtons();
       buttons[result.answer].classList.add("right");
@@ -124,10 +103,9 @@
     /* After the reader's answer: what each trained model answered on the same task. */
     async function showModels(token) {
       models.textContent = "";
-      const response = await fetch(`/api/quiz/models?task=${encodeURIComponent(token)}`);
-      if (!response.ok || token !== task.task) return;
-      const answers = await response.json();
-      if (!answers.length) return;
+      // optional: without the models' answers the quiz stays as it is
+      const answers = await Fig.json(`/api/quiz/models?task=${encodeURIComponent(token)}`).catch(() => null);
+      if (!answers || token !== task.task || !answers.length) return;
       const caption = document.createElement("p");
       caption.textContent = "The models trained on this server, on the same task:";
       const list = document.createElement("ul");
@@ -227,14 +205,10 @@
     ways.addEventListener("change", load);
     $("[data-quiz-reset]").addEventListener("click", () => {
       score = { "5": { answered: 0, correct: 0 }, "20": { answered: 0, correct: 0 } };
-      localStorage.setItem(STORE, JSON.stringify(score));
+      Fig.saveQuizScore(score);
       showScore();
     });
     showScore();
     load();
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-quiz]").forEach(setup);
   });
 })();
