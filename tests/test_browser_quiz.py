@@ -71,11 +71,17 @@ def test_answer_by_keyboard_and_move_on(live_server, page):
     assert page.errors == []
 
 
-def test_twenty_way_and_the_score_survives_a_reload(live_server, page):
-    open_quiz(page, live_server)
+def twenty_way(page, base):
+    """The quiz in 20-way, ready for an answer, with the focus on no element."""
+    open_quiz(page, base)
     page.locator("[data-quiz-ways]").select_option("20")
     page.wait_for_function("() => document.querySelectorAll('[data-quiz-choice]').length === 20")
     wait_ready(page)
+    page.evaluate("document.activeElement.blur()")
+
+
+def test_twenty_way_and_the_score_survives_a_reload(live_server, page):
+    twenty_way(page, live_server)
     page.locator("[data-quiz-choice]").nth(17).click()
     answered(page)
     before = score(page)
@@ -170,14 +176,6 @@ def test_number_keys_are_left_alone_in_a_form_field(live_server, page):
     assert chosen(page) == 3  # the 3 typed in the select did not answer
     assert page.locator("[data-quiz-ways]").input_value() == "5"
     assert page.errors == []
-
-
-def twenty_way(page, base):
-    open_quiz(page, base)
-    page.locator("[data-quiz-ways]").select_option("20")
-    page.wait_for_function("() => document.querySelectorAll('[data-quiz-choice]').length === 20")
-    wait_ready(page)
-    page.evaluate("document.activeElement.blur()")
 
 
 def test_twenty_way_takes_two_digits_and_shows_them(live_server, page):
