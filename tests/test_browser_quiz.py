@@ -71,11 +71,17 @@ def test_answer_by_keyboard_and_move_on(live_server, page):
     assert page.errors == []
 
 
-def test_twenty_way_and_the_score_survives_a_reload(live_server, page):
-    open_quiz(page, live_server)
+def twenty_way(page, base):
+    """The quiz in 20-way, ready for an answer, with the focus on no element."""
+    open_quiz(page, base)
     page.locator("[data-quiz-ways]").select_option("20")
     page.wait_for_function("() => document.querySelectorAll('[data-quiz-choice]').length === 20")
     wait_ready(page)
+    page.evaluate("document.activeElement.blur()")
+
+
+def test_twenty_way_and_the_score_survives_a_reload(live_server, page):
+    twenty_way(page, live_server)
     page.locator("[data-quiz-choice]").nth(17).click()
     answered(page)
     before = score(page)
@@ -139,4 +145,58 @@ def test_after_an_answer_the_models_answers_are_shown(live_server, page):
         pytest.skip("no trained Omniglot model in models/")
     page.wait_for_function("() => document.querySelectorAll('[data-quiz-models] li').length > 0")
     assert "candidate" in page.locator("[data-quiz-models] li").first.inner_text()
+    assert page.errors == []
+
+
+def chosen(page):
+    """The candidate the reader picked, once answered: the one marked wrong, else the right one."""
+    answered(page)
+    return page.evaluate(
+        "() => { const b = Array.from(document.querySelectorAll('[data-quiz-choice]'));"
+        " const wrong = b.findIndex(x => x.classList.contains('wrong'));"
+        " return wrong >= 0 ? wrong : b.findIndex(x => x.classList.contains('right')); }"
+    )
+
+
+def test_number_keys_work_without_the_quiz_having_the_focus(live_server, page):
+    open_quiz(page, live_server)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    assert page.evaluate("document.activeElement === document.body")
+    page.keyboard.press("4")
+    assert chosen(page) == 3
+    assert page.errors == []
+
+
+def test_number_keys_are_left_alone_in_a_form_field(live_server, page):
+    open_quiz(page, live_server)
+    page.locator("[data-quiz-ways]").focus()
+    page.keyboard.press("3")  # no option starts with 3: the select keeps its value
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("4")
+    assert chosen(page) == 3  # the 3 typed in the select did not answer
+    assert page.locator("[data-quiz-ways]").input_value() == "5"
+    assert page.errors == []
+
+
+def test_twenty_way_takes_two_digits_and_shows_them(live_server, page):
+    twenty_way(page, live_server)
+    # a typist as slow as a busy test machine: the second digit may come a minute later
+    page.evaluate("document.querySelector('[data-quiz]').dataset.quizKeyMs = '60000'")
+    page.keyboard.press("1")
+    page.wait_for_function("() => !document.querySelector('[data-quiz-typed]').hidden")
+    assert page.locator("[data-quiz-typed]").inner_text().startswith("1")
+    page.keyboard.press("4")
+    assert chosen(page) == 13
+    assert page.locator("[data-quiz-typed]").is_hidden()
+    assert page.errors == []
+
+
+def test_twenty_way_takes_a_lone_digit_after_a_pause(live_server, page):
+    twenty_way(page, live_server)
+    page.keyboard.press("2")  # could begin 20: taken as 2 once no second digit follows
+    assert chosen(page) == 1
+    page.keyboard.press("n")
+    wait_ready(page)
+    page.keyboard.press("7")  # no candidate's number begins with 7 but 7: taken at once
+    assert chosen(page) == 6
     assert page.errors == []

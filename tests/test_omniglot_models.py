@@ -74,7 +74,6 @@ TARGETS = {
 NOT_YET: set[tuple[str, int]] = {
     ("reptile", 5),
     ("imaml", 5),
-    ("imaml", 20),
 }
 
 

@@ -26,20 +26,6 @@
   const TOP_ERROR = 1.5;
   const err = (accuracy) => Math.max(TOP_ERROR, 100 - accuracy);
 
-  function readerScore() {
-    try {
-      return JSON.parse(localStorage.getItem("maml-quiz-score")) || {};
-    } catch (error) {
-      return {};
-    }
-  }
-
-  async function getJSON(url) {
-    const response = await fetch(url);
-    if (!response.ok) return null;
-    return response.json();
-  }
-
   /* Points of one year that would sit on one another (runs of neighbours closer than 0.05 in
      log error rate) are spread a little sideways around their year; the others stay on it. */
   function dodge(points) {
@@ -151,12 +137,13 @@
     return annotations;
   }
 
-  async function setup(root) {
-    const data = JSON.parse(root.querySelector("[data-published]").textContent);
+  Fig.figure("accuracy-chart", async (root, fig) => {
+    const data = JSON.parse(fig.$("[data-published]").textContent);
     const published = data.points;
-    const plot = root.querySelector("[data-plot=accuracy]");
-    const statusLine = root.querySelector("[data-status]");
-    const [stats, models] = await Promise.all([getJSON("/api/quiz/stats"), getJSON("/api/omniglot/models")]);
+    const plot = fig.$("[data-plot=accuracy]");
+    // the chart stands without the readers' statistics and this server's models
+    const optional = (url) => Fig.json(url).catch(() => null);
+    const [stats, models] = await Promise.all([optional("/api/quiz/stats"), optional("/api/omniglot/models")]);
     dodge(published);
     const hover = "%{customdata[1]} (%{customdata[2]})<br>%{customdata[3]}<extra></extra>";
     const traces = GROUPS.map((group) => {
@@ -169,7 +156,7 @@
       };
     }).filter((t) => t.x.length);
     const labels = published.map((p) => ({ x: p.x, y: err(p.accuracy), text: p.label, side: "any", color: Fig.colors.accent }));
-    const mine = readerScore();
+    const mine = Fig.quizScore();
     const you = [];
     for (const [ways, symbol] of [["20", "star"], ["5", "star-open"]]) {
       const s = mine[ways];
@@ -266,10 +253,6 @@
         window.location.href = target;
       }
     });
-    if (!you.length) Fig.status(statusLine, "Take the quiz on the first page and your score appears here.");
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=accuracy-chart]").forEach(setup);
+    if (!you.length) fig.status("Take the quiz on the first page and your score appears here.");
   });
 })();

@@ -1,4 +1,36 @@
-/* Shared helpers for the figures: JSON requests, Plotly defaults, colours. Loaded before every figure module. */
+/* The figure kernel, loaded before every figure module: how a figure starts, talks to the server,
+   reports errors and talks to other figures, plus the Plotly defaults and colours they share.
+
+   A figure module is one call:
+
+     Fig.figure("reptile-path", (root, fig) => { ... });
+
+   setup runs once for every element [data-figure="reptile-path"] when the page has been parsed.
+   fig holds the tools bound to that element: fig.$ / fig.$$ (query inside it), fig.status(text) and
+   fig.fail(error, prefix) for its status line [data-status] (the one place a figure reports
+   errors), fig.request(url, body, done) for a throttled JSON request whose errors go to that line,
+   fig.load(promise, done) for the data of its first drawing, fig.slider(name, read, show, change),
+   fig.play(last, ms, show) / fig.stop() to step through an animation, and fig.redraw(render) to
+   draw again when the window is resized.
+
+   Requests: Fig.json(url) is a GET, Fig.json(url, body) a POST of JSON, Fig.json(url, body, method)
+   any other method. Each resolves to the parsed answer or rejects with an Error whose message is
+   the server's own (and whose .status is the HTTP status).
+
+   Window events between figures: Fig.emit(name, detail) and Fig.on(name, handler(detail)). Only the
+   names below exist; any other name throws, so that a renamed event fails loudly.
+
+     training-started    train panel -> live landscape: a run was accepted. detail: the job,
+                         { id, events } (events is the URL of its Server-Sent Events stream).
+     training-landscape  train panel -> live landscape: the stream's `landscape` event, the loss
+                         around θ on two planes. detail: { step, inner_steps, pca, random }.
+     model-trained       train panel -> sinusoid fine-tuning: "use this model". detail: { id, algo }.
+     imaml-theta         iMAML landscape -> iMAML conjugate gradient: the reader moved θ or λ
+                         (sent when a drag ends, not while it lasts). detail: { theta, lam }.
+
+   The quiz leaves two things in localStorage for figures on other pages: the reader's score
+   (Fig.quizScore(), read by the accuracy chart) and the latest task (Fig.rememberTask /
+   Fig.lastTask, read by the MAML page's adaptation figure). */
 "use strict";
 
 window.Fig = (function () {
@@ -14,12 +46,14 @@ window.Fig = (function () {
     accent: "#1f4e79",
   };
 
-  async function postJSON(url, body) {
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
+  /* JSON to and from the server: GET without a body, POST with one (or the given method). */
+  async function json(url, body, method) {
+    const options = { method: method || (body === undefined ? "GET" : "POST") };
+    if (body !== undefined) {
+      options.headers = { "Content-Type": "application/json" };
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(url, options);
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
       const message = data.message || data.detail || response.statusText;
@@ -30,13 +64,92 @@ window.Fig = (function () {
     return data;
   }
 
+  /* The window events figures send each other (see the list at the top). */
+  const EVENTS = new Set(["training-started", "training-landscape", "model-trained", "imaml-theta"]);
+  function known(name) {
+    if (!EVENTS.has(name)) throw new Error(`unknown figure event "${name}": add it to the list in common.js`);
+  }
+  function emit(name, detail) {
+    known(name);
+    window.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+  function on(name, handler) {
+    known(name);
+    window.addEventListener(name, (event) => handler(event.detail));
+  }
+
+  /* Start a figure: setup(root, fig) for every [data-figure=name] once the page is parsed. */
+  function figure(name, setup) {
+    const start = () => document.querySelectorAll(`[data-figure="${name}"]`).forEach((root) => setup(root, tools(root)));
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+    else start();
+  }
+
+  /* The tools a figure's setup receives, bound to its root element. */
+  function tools(root) {
+    const statusLine = root.querySelector("[data-status]");
+    let timer = null;
+    const fig = {
+      root,
+      $: (selector) => root.querySelector(selector),
+      $$: (selector) => Array.from(root.querySelectorAll(selector)),
+      status: (text) => status(statusLine, text, false),
+      fail: (error, prefix) => status(statusLine, (prefix ? `${prefix}: ` : "") + (error && error.message ? error.message : String(error)), true),
+      /* A throttled request (see latest): body() is built when the request leaves, done(answer, body)
+         runs on success and clears the status line; a failure goes to the status line. */
+      request: (url, body, done) => latest(async () => {
+        const sent = body();
+        try {
+          const answer = await json(url, sent);
+          fig.status("");
+          done(answer, sent);
+        } catch (error) {
+          fig.fail(error);
+        }
+      }),
+      /* A range input and its <output data-out=name>: change(value) with read(input's string), the
+         output showing show(value). Returns the input. */
+      slider: (name, read, show, change) => {
+        const input = fig.$(`input[name=${name}]`);
+        input.addEventListener("input", () => {
+          const value = read(input.value);
+          fig.$(`[data-out=${name}]`).textContent = show(value);
+          change(value);
+        });
+        return input;
+      },
+      /* Step through 0 … last, one step every ms milliseconds, calling show(step); a new call (or
+         fig.stop()) stops the previous run. */
+      play: (last, ms, show) => {
+        fig.stop();
+        let step = 0;
+        show(step);
+        timer = setInterval(() => {
+          if (step >= last) { fig.stop(); return; }
+          step += 1;
+          show(step);
+        }, ms);
+      },
+      stop: () => { clearInterval(timer); timer = null; },
+      /* Wait for data the figure needs before its first drawing: done(data), or the error on the status line. */
+      load: (promise, done) => promise.then(done).catch((error) => fig.fail(error)),
+      redraw: (render) => window.addEventListener("resize", () => render()),
+    };
+    return fig;
+  }
+
+  /* Parameters rounded to three decimals, as the figures send them. */
+  const round3 = (v) => Math.round(v * 1000) / 1000;
+
+  /* The default layout: the legend lies flat along the bottom edge of the figure, under the x axis's
+     title, and the bottom margin grows with the legend's rows (see draw), so the two never meet. */
   function layout(overrides) {
     const base = {
       margin: { l: 60, r: 16, t: 40, b: 110 },
       font: { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 13 },
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "#ffffff",
-      legend: { orientation: "h", x: 0, y: -0.3, yanchor: "top" },
+      legend: { orientation: "h", x: 0, xanchor: "left", yref: "container", y: 0, yanchor: "bottom", font: { size: 12 } },
       dragmode: false,
       hovermode: "closest",
     };
@@ -49,8 +162,16 @@ window.Fig = (function () {
 
   const config = { displayModeBar: false, responsive: true };
 
+  /* Draw with the default layout. Unless overrides place the legend or set the bottom margin, the
+     margin makes room for the x axis's title (about 58 px) and, below it, each row of the legend. */
   function draw(element, traces, overrides) {
-    return Plotly.react(element, traces, layout(overrides), config);
+    const o = overrides || {};
+    const full = layout(o);
+    if (!o.legend && !(o.margin && o.margin.b !== undefined) && o.showlegend !== false) {
+      const rows = legendRows(legendItems(traces), (element.clientWidth || 400) - 16);
+      full.margin = Object.assign({}, full.margin, { b: 60 + 21 * rows });
+    }
+    return Plotly.react(element, traces, full, config);
   }
 
   /* Data coordinates of a click anywhere inside a plot's axes (Plotly only reports clicks on points). */
@@ -183,7 +304,7 @@ window.Fig = (function () {
     const side = Math.max(220, Math.min(520, width - l - r));
     const rows = legendRows(o.items, width - 16);
     const t = (o.title ? 38 : 10) + (rows ? rows * 19 + 8 : 0);
-    const b = o.colorbar ? 118 : 64;
+    const b = o.colorbar ? 134 : 64;
     return Object.assign({
       height: side + t + b,
       margin: { l, r, t, b },
@@ -227,6 +348,13 @@ window.Fig = (function () {
     }, extra || {});
   }
 
+  /* Every loss surface is coloured the same way: Viridis, dark for low loss and yellow for high, on a log
+     scale. lossColorbar says so in the colour bar's title, with ticks labelled in loss values. */
+  const lossScale = { colorscale: "Viridis", reversescale: false };
+  function lossColorbar(title, zmin, zmax) {
+    return colorbar(`${title}<br>log scale, dark = low`, logTicks(zmin, zmax));
+  }
+
   const taskColors = ["#ff4d4d", "#4dc3ff"];  // task 1, task 2 on the two-task toy
 
   /* Marker styles that read on a dark heatmap and in the legend alike. */
@@ -245,31 +373,65 @@ window.Fig = (function () {
   /* Digits as Unicode subscripts, for plain-text labels: sub(12) is "₁₂". */
   const sub = (n) => String(n).replace(/[0-9]/g, (d) => "₀₁₂₃₄₅₆₇₈₉"[d]);
 
-  /* The two-task toy's combined loss on a 101² grid, log-coloured (several figures draw on it). */
+  /* The two-task toy's combined loss on a 101² grid, log-coloured (several figures draw on it):
+     { xs, ys, box, z, minima, zmin, zmax }, ready for lossHeatmap. */
   async function combinedSurface(floor) {
-    const data = await postJSON("/api/landscape/toy", { n: 101, max_steps: 0 });
-    const log = logColor(data.meta_losses[0], floor);
-    const [zmin, zmax] = extent(log);
-    return { xs: data.xs, ys: data.ys, box: data.box, log, minima: data.tasks, zmin, zmax };
+    const data = await json("/api/landscape/toy", { n: 101, max_steps: 0 });
+    const z = logColor(data.meta_losses[0], floor);
+    const [zmin, zmax] = extent(z);
+    return { xs: data.xs, ys: data.ys, box: data.box, z, minima: data.tasks, zmin, zmax };
   }
 
-  /* Fetch combinedSurface() into state.surface, then call done(); a failure goes to the status line. */
-  function loadCombinedSurface(floor, state, statusLine, done) {
-    combinedSurface(floor)
-      .then((surface) => {
-        state.surface = surface;
-        done();
-      })
-      .catch((error) => status(statusLine, error.message, true));
-  }
-
-  /* The heatmap trace of a surface from combinedSurface(), with its colour bar. */
-  function surfaceTrace(s, title, name) {
+  /* The heatmap trace of a log-coloured loss surface { xs, ys, z, zmin, zmax }, with its colour bar. */
+  function lossHeatmap(s, title, name) {
     return {
-      type: "heatmap", zsmooth: "fast", x: s.xs, y: s.ys, z: s.log, zmin: s.zmin, zmax: s.zmax, colorscale: "Viridis",
-      colorbar: colorbar(title, logTicks(s.zmin, s.zmax)),
+      type: "heatmap", zsmooth: "fast", x: s.xs, y: s.ys, z: s.z, zmin: s.zmin, zmax: s.zmax, ...lossScale,
+      colorbar: lossColorbar(title, s.zmin, s.zmax),
       hovertemplate: "w₀ %{x:.2f}, w₁ %{y:.2f}<extra></extra>", showlegend: false, name,
     };
+  }
+
+  /* The toy's parameter plane: θ = (w₀, w₁) that the reader drags, the tasks' optima, the axes. */
+  function thetaTrace(theta) {
+    return {
+      x: [theta[0]], y: [theta[1]], mode: "markers", name: "θ (drag me)", marker: markers.theta,
+      hovertemplate: "θ = (%{x:.3f}, %{y:.3f})<extra></extra>",
+    };
+  }
+  /* Drag θ on each of these plots: move([w₀, w₁], phase) with phase "start", "move" or "end". */
+  function dragTheta(plots, move) {
+    [].concat(plots).forEach((plot) => onPlotDrag(plot, (x, y, phase) => move([x, y], phase)));
+  }
+  function optimaTrace(points, name, extra) {
+    return Object.assign({
+      x: points.map((p) => p[0]), y: points.map((p) => p[1]), mode: "markers", name,
+      marker: markers.optimum, hoverinfo: "skip",
+    }, extra || {});
+  }
+  /* The x and y axes over box = [w₀ min, w₀ max, w₁ min, w₁ max], on one scale. */
+  function weightAxes(box, w0Title) {
+    return {
+      xaxis: axis(w0Title || "w₀ (slope)", { range: [box[0], box[1]], constrain: "domain" }),
+      yaxis: axis("w₁ (offset)", { range: [box[2], box[3]], scaleanchor: "x", constrain: "domain" }),
+    };
+  }
+
+  /* A plot's title in its top-left corner, above a legend that sits over the plot. */
+  function panelTitle(text) {
+    return { text, font: { size: 14 }, x: 0.02, xanchor: "left", yref: "container", y: 1, yanchor: "top", pad: { t: 8 } };
+  }
+
+  /* The reader's quiz score in this browser, { "5": { answered, correct }, "20": … }. */
+  const SCORE = "maml-quiz-score";
+  function quizScore() {
+    try {
+      const saved = JSON.parse(localStorage.getItem(SCORE));
+      if (saved && saved["5"] && saved["20"]) return saved;
+    } catch (error) { /* a corrupt entry starts afresh */ }
+    return { "5": { answered: 0, correct: 0 }, "20": { answered: 0, correct: 0 } };
+  }
+  function saveQuizScore(score) {
+    try { localStorage.setItem(SCORE, JSON.stringify(score)); } catch (error) { /* storage off */ }
   }
 
   /* The reader's latest quiz task in this browser, { task, choice }, for the MAML page's figure: the
@@ -291,8 +453,9 @@ window.Fig = (function () {
   const pair = (p, digits) => `(${fmt(p[0], digits)}, ${fmt(p[1], digits)})`;
 
   return {
-    colors, postJSON, layout, axis, config, draw, onPlotClick, status,
-    onPlotDrag, latest, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, markers, taskColors, extent, sub, fmt, pair, loadCombinedSurface, surfaceTrace,
-    rememberTask, lastTask,
+    figure, json, emit, on, colors, layout, axis, config, draw, onPlotClick, status, round3,
+    onPlotDrag, latest, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, lossScale, lossColorbar,
+    markers, taskColors, extent, sub, fmt, pair, combinedSurface, lossHeatmap, thetaTrace, dragTheta, optimaTrace, weightAxes,
+    panelTitle, quizScore, saveQuizScore, rememberTask, lastTask,
   };
 })();

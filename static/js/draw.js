@@ -51,11 +51,10 @@
     return { canvas, clear, png: () => canvas.toDataURL("image/png").split(",")[1] };
   }
 
-  function setup(root) {
-    const $ = (s) => root.querySelector(s);
+  Fig.figure("draw", (root, fig) => {
+    const $ = fig.$;
     const grid = $("[data-examples]");
     const results = $("[data-results]");
-    const statusLine = $("[data-status]");
     const query = drawable($("[data-query]"));
     let examples = [];
 
@@ -117,22 +116,27 @@
     async function classify() {
       const empty = examples.filter((e) => e.pad.canvas.dataset.empty === "true");
       if (empty.length || query.canvas.dataset.empty === "true") {
-        Fig.status(statusLine, "Draw every symbol and the query first.", true);
+        fig.fail("Draw every symbol and the query first.");
         return;
       }
-      Fig.status(statusLine, "Asking the models…");
+      fig.status("Asking the models…");
       results.textContent = "";
       const support = examples.map((e, i) => ({ label: LETTERS[i], image: e.pad.png() }));
       const queries = [query.png()];
-      const models = (await (await fetch("/api/omniglot/models")).json())
-        .filter((m) => m.ways >= examples.length || m.family !== "optimisation");
+      let models;
+      try {
+        models = (await Fig.json("/api/omniglot/models")).filter((m) => m.ways >= examples.length || m.family !== "optimisation");
+      } catch (error) {
+        fig.fail(error);
+        return;
+      }
       if (!models.length) {
-        Fig.status(statusLine, "No trained Omniglot model can answer this many symbols on this server.", true);
+        fig.fail("No trained Omniglot model can answer this many symbols on this server.");
         return;
       }
       const answers = await Promise.all(models.map(async (model) => {
         try {
-          const result = await Fig.postJSON("/api/omniglot/classify", { id: model.id, support, queries });
+          const result = await Fig.json("/api/omniglot/classify", { id: model.id, support, queries });
           return [model, result.predictions[0], null];
         } catch (error) {
           return [model, null, error.message];
@@ -147,7 +151,7 @@
           results.appendChild(note);
         }
       }
-      Fig.status(statusLine, `${answers.filter((a) => a[1]).length} models answered.`);
+      fig.status(`${answers.filter((a) => a[1]).length} models answered.`);
     }
 
     $("input[name=symbols]").addEventListener("change", build);
@@ -159,9 +163,5 @@
     $("[data-clear-query]").addEventListener("click", query.clear);
     $("[data-action=classify]").addEventListener("click", classify);
     build();
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=draw]").forEach(setup);
   });
 })();

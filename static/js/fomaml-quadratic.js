@@ -2,12 +2,10 @@
 "use strict";
 
 (function () {
-  function setup(root) {
-    const $ = (selector) => root.querySelector(selector);
-    const field = $("[data-plot=field]");
-    const gap = $("[data-plot=gap]");
-    const statusLine = $("[data-status]");
-    const readout = $("[data-readout]");
+  Fig.figure("fomaml-quadratic", (root, fig) => {
+    const field = fig.$("[data-plot=field]");
+    const gap = fig.$("[data-plot=gap]");
+    const readout = fig.$("[data-readout]");
     const state = { a: 1, b: 0.5, c: 2, unit: false, measure: "angle_deg", result: null };
 
     function quiver(xs, ys, vectors, scale, unit) {
@@ -39,7 +37,7 @@
         { ...quiver(xs, ys, maml, scale, state.unit), mode: "lines", name: "g<sub>MAML</sub>, exact (MAML)", line: { color: Fig.colors.maml, width: 1.6 }, hoverinfo: "skip" },
         { x: [0.5], y: [0.5], mode: "markers", name: "x₀ = (½, ½)", marker: { symbol: "cross-thin", size: 10, line: { width: 2, color: Fig.colors.target } } },
       ], Object.assign({
-        title: { text: state.unit ? "Directions (arrows of equal length)" : "Meta-gradients (one common scale)", font: { size: 14 }, x: 0.02, xanchor: "left", yref: "container", y: 1, yanchor: "top", pad: { t: 8 } },
+        title: Fig.panelTitle(state.unit ? "Directions (arrows of equal length)" : "Meta-gradients (one common scale)"),
       }, planeAxes), { colorbar: false });
       const h = r.heat;
       const angle = state.measure === "angle_deg";
@@ -51,7 +49,7 @@
         hovertemplate: angle ? "x = (%{x:.2f}, %{y:.2f}): %{z:.1f}°<extra></extra>" : "x = (%{x:.2f}, %{y:.2f}): %{z:.3f}<extra></extra>",
         name: angle ? "angle" : "error",
       }], Object.assign({
-        title: { text: angle ? "Angle between the two" : "Length of the difference", font: { size: 14 }, x: 0.02, xanchor: "left", yref: "container", y: 1, yanchor: "top", pad: { t: 8 } },
+        title: Fig.panelTitle(angle ? "Angle between the two" : "Length of the difference"),
       }, planeAxes));
       const [l2, l1] = r.eigenvalues;
       const [f2, f1] = r.maml_factors;
@@ -61,24 +59,17 @@
         (f1 < 0 || f2 < 0 ? " (a negative factor reverses that component)." : ".");
     }
 
-    const request = Fig.latest(async () => {
-      try {
-        state.result = await Fig.postJSON("/api/landscape/quadratic", { a: state.a, b: state.b, c: state.c });
-        Fig.status(statusLine, "");
-        render();
-      } catch (error) {
-        Fig.status(statusLine, error.message, true);
-      }
-    });
+    const request = fig.request("/api/landscape/quadratic", () => ({ a: state.a, b: state.b, c: state.c }),
+      (result) => { state.result = result; render(); });
 
     function show() {
       ["a", "b", "c"].forEach((name) => {
-        $(`input[name=${name}]`).value = state[name];
-        $(`[data-out=${name}]`).textContent = state[name].toFixed(1);
+        fig.$(`input[name=${name}]`).value = state[name];
+        fig.$(`[data-out=${name}]`).textContent = state[name].toFixed(1);
       });
     }
     ["a", "b", "c"].forEach((name) => {
-      $(`input[name=${name}]`).addEventListener("input", (event) => {
+      fig.$(`input[name=${name}]`).addEventListener("input", (event) => {
         state[name] = parseFloat(event.target.value);
         show();
         request();
@@ -89,14 +80,10 @@
       show();
       request();
     }));
-    $("input[name=unit]").addEventListener("change", (event) => { state.unit = event.target.checked; render(); });
-    $("select[name=measure]").addEventListener("change", (event) => { state.measure = event.target.value; render(); });
-    window.addEventListener("resize", () => render());
+    fig.$("input[name=unit]").addEventListener("change", (event) => { state.unit = event.target.checked; render(); });
+    fig.$("select[name=measure]").addEventListener("change", (event) => { state.measure = event.target.value; render(); });
+    fig.redraw(render);
     show();
     request();
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=fomaml-quadratic]").forEach(setup);
   });
 })();

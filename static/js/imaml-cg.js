@@ -5,12 +5,10 @@
   const START = [-1.0, 2.0];  // the θ of the iMAML landscape figure until the reader moves it
   const CG_STEPS = 6;
 
-  function setup(root) {
-    const $ = (selector) => root.querySelector(selector);
-    const iterPlot = $("[data-plot=iterates]");
-    const errPlot = $("[data-plot=errors]");
-    const statusLine = $("[data-status]");
-    const readout = $("[data-readout]");
+  Fig.figure("imaml-cg", (root, fig) => {
+    const iterPlot = fig.$("[data-plot=iterates]");
+    const errPlot = fig.$("[data-plot=errors]");
+    const readout = fig.$("[data-readout]");
     const state = { theta: START.slice(), lam: 1, damping: 0, shown: CG_STEPS, result: null };
     const colors = Fig.taskColors;
 
@@ -39,7 +37,7 @@
         });
       });
       Fig.drawPlane(iterPlot, traces, {
-        title: { text: "Iterates in the plane of g", font: { size: 14 }, x: 0.02, xanchor: "left", yref: "container", y: 1, yanchor: "top", pad: { t: 8 } },
+        title: Fig.panelTitle("Iterates in the plane of g"),
         xaxis: Fig.axis("first component (∂/∂w₀)", { zeroline: true }),
         yaxis: Fig.axis("second component (∂/∂w₁)", { scaleanchor: "x", zeroline: true }),
       }, { colorbar: false });
@@ -64,7 +62,7 @@
         line: { color: "#9aa3ad", width: 1, dash: "dot" },
       });
       Fig.draw(errPlot, errTraces, {
-        title: { text: "Error against iteration", font: { size: 14 }, x: 0.02, xanchor: "left", yref: "container", y: 1, yanchor: "top", pad: { t: 8 } },
+        title: Fig.panelTitle("Error against iteration"),
         height: iterPlot._fullLayout ? iterPlot._fullLayout.height : 420,
         margin: iterPlot._fullLayout ? Object.assign({}, iterPlot.layout.margin) : { l: 56, r: 12, t: 84, b: 64 },
         legend: { orientation: "h", x: 0, y: 1.005, xanchor: "left", yanchor: "bottom", font: { size: 12 } },
@@ -78,58 +76,26 @@
         `After ${n} iteration${n === 1 ? "" : "s"} the errors ‖gₙ − g‖_A are ${r.errors_a[n].map((e) => e.toExponential(1)).join(" and ")}.`;
     }
 
-    const request = Fig.latest(async () => {
-      const body = { theta: state.theta, lam: state.lam, damping: state.damping, cg_steps: CG_STEPS };
-      try {
-        state.result = await Fig.postJSON("/api/landscape/imaml-cg", body);
-        Fig.status(statusLine, "");
-        render();
-      } catch (error) {
-        Fig.status(statusLine, error.message, true);
-      }
-    });
+    const request = fig.request("/api/landscape/imaml-cg",
+      () => ({ theta: state.theta, lam: state.lam, damping: state.damping, cg_steps: CG_STEPS }),
+      (result) => { state.result = result; render(); });
 
-    const show = { lam: (v) => (v < 10 ? v.toFixed(2) : v.toFixed(0)), damping: (v) => v.toFixed(2), shown: (v) => String(v) };
-    function setLam(lam) {
-      state.lam = lam;
-      $("[data-out=lam]").textContent = show.lam(lam);
-    }
-    $("input[name=lam]").addEventListener("input", (event) => {
-      setLam(Math.round(10 ** parseFloat(event.target.value) * 1000) / 1000);
+    const showLam = (v) => (v < 10 ? v.toFixed(2) : v.toFixed(0));
+    const lamInput = fig.slider("lam", (v) => Fig.round3(10 ** parseFloat(v)), showLam, (lam) => { state.lam = lam; request(); });
+    fig.slider("damping", parseFloat, (v) => v.toFixed(2), (v) => { state.damping = v; request(); });
+    const shown = fig.slider("shown", (v) => parseInt(v, 10), String, (n) => { state.shown = n; render(); });
+    fig.$("[data-action=play]").addEventListener("click", () => fig.play(CG_STEPS, 600, (n) => {
+      shown.value = n;
+      shown.dispatchEvent(new Event("input"));
+    }));
+    Fig.on("imaml-theta", (detail) => {  // follow θ and λ of the figure above
+      state.theta = detail.theta;
+      state.lam = detail.lam;
+      fig.$("[data-out=lam]").textContent = showLam(detail.lam);
+      lamInput.value = Math.log10(detail.lam);
       request();
     });
-    $("input[name=damping]").addEventListener("input", (event) => {
-      state.damping = parseFloat(event.target.value);
-      $("[data-out=damping]").textContent = show.damping(state.damping);
-      request();
-    });
-    const shown = $("input[name=shown]");
-    shown.addEventListener("input", () => {
-      state.shown = parseInt(shown.value, 10);
-      $("[data-out=shown]").textContent = shown.value;
-      render();
-    });
-    let timer = null;
-    $("[data-action=play]").addEventListener("click", () => {
-      if (timer) clearInterval(timer);
-      let n = 0;
-      timer = setInterval(() => {
-        shown.value = n;
-        shown.dispatchEvent(new Event("input"));
-        if (++n > CG_STEPS) { clearInterval(timer); timer = null; }
-      }, 600);
-    });
-    window.addEventListener("imaml-theta", (event) => {  // follow θ and λ of the figure above
-      state.theta = event.detail.theta;
-      setLam(event.detail.lam);
-      $("input[name=lam]").value = Math.log10(event.detail.lam);
-      request();
-    });
-    window.addEventListener("resize", () => render());
+    fig.redraw(render);
     request();
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=imaml-cg]").forEach(setup);
   });
 })();

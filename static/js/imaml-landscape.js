@@ -8,21 +8,15 @@
   const FORCE_LENGTH = 0.9;
   const SPRING = "#00bcd4";  // display length, in parameter units, of the (equal) forces
 
-  function setup(root) {
-    const $ = (selector) => root.querySelector(selector);
-    const lossPlot = $("[data-plot=loss]");
-    const regPlot = $("[data-plot=regularised]");
-    const statusLine = $("[data-status]");
-    const readout = $("[data-readout]");
+  Fig.figure("imaml-landscape", (root, fig) => {
+    const lossPlot = fig.$("[data-plot=loss]");
+    const regPlot = fig.$("[data-plot=regularised]");
+    const readout = fig.$("[data-readout]");
     const state = { theta: START.slice(), lam: 1, task: 1, toy: null, result: null, dragging: false };
-    const round3 = (v) => Math.round(v * 1000) / 1000;
 
     function common(r, t) {
       const traces = [];
-      traces.push({
-        x: [state.toy.tasks[t][0]], y: [state.toy.tasks[t][1]], mode: "markers", name: "task optimum",
-        marker: Fig.markers.optimum, hoverinfo: "skip",
-      });
+      traces.push(Fig.optimaTrace([state.toy.tasks[t]], "task optimum"));
       if (r) {
         traces.push({
           x: [r.theta[0], r.phi[t][0]], y: [r.theta[1], r.phi[t][1]], mode: "lines", name: "spring θ – φ*",
@@ -34,32 +28,21 @@
           hovertemplate: "φ* = (%{x:.3f}, %{y:.3f})<extra></extra>",
         });
       }
-      traces.push({
-        x: [state.theta[0]], y: [state.theta[1]], mode: "markers", name: "θ (drag me)", marker: Fig.markers.theta,
-        hovertemplate: "θ = (%{x:.3f}, %{y:.3f})<extra></extra>",
-      });
+      traces.push(Fig.thetaTrace(state.theta));
       return traces;
     }
 
-    function layout(title) {
-      const box = state.toy.box;
-      return {
-        title: { text: title, font: { size: 14 }, x: 0.02, xanchor: "left", yref: "container", y: 1, yanchor: "top", pad: { t: 8 } },
-        xaxis: Fig.axis("w₀ (slope)", { range: [box[0], box[1]], constrain: "domain" }),
-        yaxis: Fig.axis("w₁ (offset)", { range: [box[2], box[3]], scaleanchor: "x", constrain: "domain" }),
-      };
-    }
+    const layout = (title) => ({ title: Fig.panelTitle(title), ...Fig.weightAxes(state.toy.box) });
 
     function render() {
       const toy = state.toy;
       if (!toy) return;
       const r = state.result && state.result.task === state.task ? state.result : null;
       const t = state.task - 1;
-      const left = [{
-        type: "heatmap", zsmooth: "fast", x: toy.xs, y: toy.ys, z: toy.logs[t], zmin: toy.ranges[t][0], zmax: toy.ranges[t][1], colorscale: "Viridis",
-        colorbar: Fig.colorbar(`L<sup>S</sup>(φ): support loss of task ${state.task} (log scale)`, Fig.logTicks(...toy.ranges[t])),
-        hovertemplate: "w₀ %{x:.2f}, w₁ %{y:.2f}<extra></extra>", showlegend: false, name: "support loss",
-      }].concat(common(r, t));
+      const [zmin, zmax] = toy.ranges[t];
+      const left = [
+        Fig.lossHeatmap({ xs: toy.xs, ys: toy.ys, z: toy.logs[t], zmin, zmax }, `L<sup>S</sup>(φ): support loss of task ${state.task}`, "support loss"),
+      ].concat(common(r, t));
       if (!r) {
         Fig.drawPlane(lossPlot, left, layout(`Task ${state.task}: support loss`));
         return;
@@ -76,11 +59,9 @@
         ...Fig.arrow(phi[0], phi[1], phi[0] + scale * f.v[0], phi[1] + scale * f.v[1], 0.2),
         mode: "lines", name: f.name, line: { color: f.color, width: 3.5 }, hoverinfo: "skip",
       }));
-      const right = [{
-        type: "heatmap", zsmooth: "fast", x: r.xs, y: r.ys, z: reg, zmin: lo, zmax: hi, colorscale: "Viridis",
-        colorbar: Fig.colorbar(`L<sup>S</sup>(φ) + λ/2 ‖φ − θ‖², λ = ${Fig.fmt(r.lam, 2)} (log scale)`, Fig.logTicks(lo, hi)),
-        hovertemplate: "w₀ %{x:.2f}, w₁ %{y:.2f}<extra></extra>", showlegend: false, name: "regularised objective",
-      }].concat(common(r, t), forces);
+      const right = [
+        Fig.lossHeatmap({ xs: r.xs, ys: r.ys, z: reg, zmin: lo, zmax: hi }, `L<sup>S</sup>(φ) + λ/2 ‖φ − θ‖², λ = ${Fig.fmt(r.lam, 2)}`, "regularised objective"),
+      ].concat(common(r, t), forces);
       const items = Fig.legendItems(right);  // the same legend height on both panels keeps them aligned
       Fig.drawPlane(lossPlot, left, layout(`Task ${state.task}: support loss`), { items });
       Fig.drawPlane(regPlot, right, layout("Regularised inner objective"), { items });
@@ -93,49 +74,35 @@
         (unsolved ? ". Here those steps have not reached the optimum: with a slack spring, gradient descent on the inner problem is slow." : ".");
     }
 
-    const request = Fig.latest(async () => {
-      const body = { theta: state.theta.map(round3), lam: state.lam, task: state.task };
-      try {
-        state.result = await Fig.postJSON("/api/landscape/imaml", body);
-        Fig.status(statusLine, "");
+    const request = fig.request("/api/landscape/imaml",
+      () => ({ theta: state.theta.map(Fig.round3), lam: state.lam, task: state.task }),
+      (result, sent) => {
+        state.result = result;
         render();
         // the CG figure below follows, once a drag ends (so a drag redraws two plots, not four)
-        if (!state.dragging) window.dispatchEvent(new CustomEvent("imaml-theta", { detail: { theta: body.theta, lam: body.lam } }));
-      } catch (error) {
-        Fig.status(statusLine, error.message, true);
-      }
-    });
+        if (!state.dragging) Fig.emit("imaml-theta", { theta: sent.theta, lam: sent.lam });
+      });
 
-    [lossPlot, regPlot].forEach((plot) => Fig.onPlotDrag(plot, (x, y, phase) => {
-      state.theta = [x, y];
+    Fig.dragTheta([lossPlot, regPlot], (theta, phase) => {
+      state.theta = theta;
       state.dragging = phase !== "end";
       request();
-    }));
-    const lamInput = $("input[name=lam]");
-    lamInput.addEventListener("input", () => {
-      state.lam = Math.round(10 ** parseFloat(lamInput.value) * 1000) / 1000;
-      $("[data-out=lam]").textContent = state.lam < 10 ? state.lam.toFixed(2) : state.lam.toFixed(0);
-      request();
     });
+    fig.slider("lam", (v) => Fig.round3(10 ** parseFloat(v)), (v) => (v < 10 ? v.toFixed(2) : v.toFixed(0)),
+      (lam) => { state.lam = lam; request(); });
     root.querySelectorAll("input[name=task]").forEach((input) => input.addEventListener("change", () => {
       state.task = parseInt(input.value, 10);
       render();
       request();
     }));
-    $("[data-action=reset]").addEventListener("click", () => { state.theta = START.slice(); request(); });
-    window.addEventListener("resize", () => render());
+    fig.$("[data-action=reset]").addEventListener("click", () => { state.theta = START.slice(); request(); });
+    fig.redraw(render);
 
-    Fig.postJSON("/api/landscape/toy", { n: 61, max_steps: 0 })
-      .then((data) => {
-        const logs = data.task_losses.map((z) => Fig.logColor(z, FLOOR));
-        state.toy = { xs: data.xs, ys: data.ys, box: data.box, tasks: data.tasks, logs, ranges: logs.map(Fig.extent) };
-        render();
-        request();
-      })
-      .catch((error) => Fig.status(statusLine, error.message, true));
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=imaml-landscape]").forEach(setup);
+    fig.load(Fig.json("/api/landscape/toy", { n: 61, max_steps: 0 }), (data) => {
+      const logs = data.task_losses.map((z) => Fig.logColor(z, FLOOR));
+      state.toy = { xs: data.xs, ys: data.ys, box: data.box, tasks: data.tasks, logs, ranges: logs.map(Fig.extent) };
+      render();
+      request();
+    });
   });
 })();

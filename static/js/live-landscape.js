@@ -2,26 +2,28 @@
 "use strict";
 
 (function () {
-  function setup(root) {
-    const plot = root.querySelector("[data-plot=live-landscape]");
-    const statusLine = root.querySelector("[data-status]");
+  Fig.figure("live-landscape", (root, fig) => {
+    const plot = fig.$("[data-plot=live-landscape]");
     let latest = null;
 
     function draw() {
       if (!latest) return;
       const kind = root.querySelector("input[name=plane]:checked").value;
       const view = latest[kind];
-      const path = view.path;
-      const last = path[path.length - 1];
+      const last = view.path[view.path.length - 1];
+      const log = view.z.map((row) => row.map((v) => Math.log10(v)));
+      const [zmin, zmax] = Fig.extent(log);
+      const path = { x: view.path.map((p) => p[0]), y: view.path.map((p) => p[1]), mode: "lines+markers", hoverinfo: "skip" };
       Fig.draw(plot, [
         /* colours on a log scale: the loss spans orders of magnitude away from θ */
-        { type: "contour", x: view.x, y: view.y, z: view.z.map((row) => row.map((v) => Math.log10(v))),
-          customdata: view.z, name: "loss", colorscale: "Viridis", reversescale: true,
+        { type: "contour", x: view.x, y: view.y, z: log, zmin, zmax,
+          customdata: view.z, name: "loss", ...Fig.lossScale,
           contours: { coloring: "heatmap" }, line: { width: 0.5 },
-          colorbar: { title: { text: "log₁₀ loss", side: "right" } },
+          colorbar: { title: { text: "loss (log scale, dark = low)", side: "right" }, ...Fig.logTicks(zmin, zmax) },
           hovertemplate: "(%{x:.3g}, %{y:.3g}): loss %{customdata:.3f}<extra></extra>" },
-        { x: path.map((p) => p[0]), y: path.map((p) => p[1]), mode: "lines+markers", name: "path of θ",
-          line: { color: "#1d1f21", width: 2 }, marker: { size: 4, color: "#1d1f21" } },
+        /* the path in white over a dark halo, so that it reads on dark (low) and bright (high) loss alike */
+        { ...path, name: "path of θ", legendgroup: "path", line: { color: "#1d1f21", width: 4.5 }, marker: { size: 7, color: "#1d1f21" } },
+        { ...path, name: "path of θ", legendgroup: "path", showlegend: false, line: { color: "#ffffff", width: 2 }, marker: { size: 4, color: "#ffffff" } },
         { x: [last[0]], y: [last[1]], mode: "markers", name: `θ at step ${latest.step}`,
           marker: { size: 13, symbol: "star", color: Fig.colors.pretrained, line: { color: "#fff", width: 1 } } },
       ], {
@@ -32,19 +34,15 @@
       });
     }
 
-    window.addEventListener("training-landscape", (event) => {
-      latest = event.detail;
-      Fig.status(statusLine, "");
+    Fig.on("training-landscape", (landscape) => {
+      latest = landscape;
+      fig.status("");
       draw();
     });
-    window.addEventListener("training-started", () => {
+    Fig.on("training-started", () => {
       latest = null;
-      Fig.status(statusLine, "Waiting for the first landscape of this run…");
+      fig.status("Waiting for the first landscape of this run…");
     });
-    root.querySelectorAll("input[name=plane]").forEach((input) => input.addEventListener("change", draw));
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=live-landscape]").forEach(setup);
+    fig.$$("input[name=plane]").forEach((input) => input.addEventListener("change", draw));
   });
 })();

@@ -9,13 +9,11 @@
   ];
   const KS = [1, 2, 4, 8, 16];
 
-  function setup(root) {
-    const $ = (selector) => root.querySelector(selector);
-    const timePlot = $("[data-plot=time]");
-    const memoryPlot = $("[data-plot=memory]");
-    const statusLine = $("[data-status]");
-    const table = $("[data-table]");
-    const button = $("[data-action=measure]");
+  Fig.figure("meta-gradient-cost", (root, fig) => {
+    const timePlot = fig.$("[data-plot=time]");
+    const memoryPlot = fig.$("[data-plot=memory]");
+    const table = fig.$("[data-table]");
+    const button = fig.$("[data-action=measure]");
     const state = { results: [], log: false };
 
     function chart(plot, key, title, yTitle) {
@@ -31,8 +29,7 @@
       Fig.draw(plot, traces, {
         title: { text: title, font: { size: 14 } },
         height: 380,
-        margin: { l: 64, r: 16, t: 40, b: 110 },
-        legend: { orientation: "h", x: 0, y: -0.3, yanchor: "top" },
+        margin: { l: 64, r: 16, t: 40 },
         xaxis: Fig.axis("inner steps k", log
           ? { type: "log", tickvals: KS, ticktext: KS.map(String), range: [-0.1, Math.log10(16) + 0.1] }
           : { tickvals: [0].concat(KS), range: [0, 17] }),
@@ -78,27 +75,23 @@
       let threads = 1;
       try {
         for (const a of ALGORITHMS) {
-          Fig.status(statusLine, `Measuring ${a.title} for k = ${KS.join(", ")}…`);
-          const data = await Fig.postJSON("/api/landscape/cost", { algorithms: [a.id], inner_steps: KS, repeats: 3 });
+          fig.status(`Measuring ${a.title} for k = ${KS.join(", ")}…`);
+          const data = await Fig.json("/api/landscape/cost", { algorithms: [a.id], inner_steps: KS, repeats: 3 });
           state.results = state.results.concat(data.results);
           threads = data.threads;
           render();
         }
-        Fig.status(statusLine, `Measured just now on this server (${ALGORITHMS.length * KS.length} configurations, three timed runs each, ${threads} CPU thread${threads === 1 ? "" : "s"}).`);
+        fig.status(`Measured just now on this server (${ALGORITHMS.length * KS.length} configurations, three timed runs each, ${threads} CPU thread${threads === 1 ? "" : "s"}).`);
       } catch (error) {
-        Fig.status(statusLine, error.message, true);
+        fig.fail(error);
       } finally {
         button.disabled = false;
       }
     }
 
     button.addEventListener("click", measure);
-    $("input[name=log]").addEventListener("change", (event) => { state.log = event.target.checked; render(); });
-    window.addEventListener("resize", () => render());
+    fig.$("input[name=log]").addEventListener("change", (event) => { state.log = event.target.checked; render(); });
+    fig.redraw(render);
     render();
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=meta-gradient-cost]").forEach(setup);
   });
 })();

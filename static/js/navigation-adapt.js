@@ -4,12 +4,10 @@
 (function () {
   const BOX = 0.5, VIEW = 0.75, STEPS = 3;
 
-  function setup(root) {
-    const $ = (selector) => root.querySelector(selector);
-    const state = { goal: [0.35, -0.3], seed: 0, step: 0, result: null, request: 0, timer: null };
-    const statusLine = $("[data-status]");
-    const panels = Array.from(root.querySelectorAll("[data-plot=panel]"));
-    const round = (v) => Math.round(v * 1000) / 1000;
+  Fig.figure("navigation-adapt", (root, fig) => {
+    const $ = fig.$;
+    const state = { goal: [0.35, -0.3], seed: 0, step: 0, result: null, request: 0 };
+    const panels = fig.$$("[data-plot=panel]");
 
     /* All of one step's trajectories as a single line trace, trajectories separated by null. */
     function joined(trajectories) {
@@ -74,17 +72,17 @@
 
     async function update() {
       const request = ++state.request;
-      Fig.status(statusLine, "Adapting both policies to the goal…");
+      fig.status("Adapting both policies to the goal…");
       try {
-        const result = await Fig.postJSON("/api/navigation/adapt", {
+        const result = await Fig.json("/api/navigation/adapt", {
           goal: state.goal, models: ["pretrained", "maml"], steps: STEPS, seed: state.seed,
         });
         if (request !== state.request) return;
         state.result = result;
-        Fig.status(statusLine, "");
+        fig.status("");
         render();
       } catch (error) {
-        if (request === state.request) Fig.status(statusLine, error.message, true);
+        if (request === state.request) fig.fail(error);
       }
     }
 
@@ -98,10 +96,10 @@
     panels.forEach((panel) => {
       Fig.onPlotClick(panel, (x, y) => {
         if (Math.abs(x) > BOX || Math.abs(y) > BOX) {
-          Fig.status(statusLine, "Goals lie in the dashed square [−0.5, 0.5]².");
+          fig.status("Goals lie in the dashed square [−0.5, 0.5]².");
           return;
         }
-        state.goal = [round(x), round(y)];
+        state.goal = [Fig.round3(x), Fig.round3(y)];
         update();
       });
     });
@@ -113,25 +111,12 @@
       near: () => { state.goal = [0.05, 0.03]; },
       resample: () => { state.seed += 1; },
     };
-    root.querySelectorAll("[data-action]").forEach((button) => {
+    fig.$$("[data-action]").forEach((button) => {
       const action = actions[button.dataset.action];
       if (action) button.addEventListener("click", () => { action(); update(); });
     });
-    $("[data-action=play]").addEventListener("click", () => {
-      clearInterval(state.timer);
-      let s = 0;
-      setStep(0);
-      state.timer = setInterval(() => {
-        s += 1;
-        setStep(s);
-        if (s >= STEPS) clearInterval(state.timer);
-      }, 700);
-    });
-    window.addEventListener("resize", render);
+    $("[data-action=play]").addEventListener("click", () => fig.play(STEPS, 700, setStep));
+    fig.redraw(render);
     update();
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=navigation-adapt]").forEach(setup);
   });
 })();

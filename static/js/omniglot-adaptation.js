@@ -12,55 +12,47 @@
   };
   const title = (text) => ({ text, font: { size: 14 }, yref: "container", y: 0.98, yanchor: "top" });
 
-  function setup(root) {
-    const $ = (selector) => root.querySelector(selector);
+  Fig.figure("omniglot-adaptation", (root, fig) => {
+    const $ = fig.$;
     const slider = $("input[name=step]");
     const play = $("[data-action=play]");
-    const statusLine = $("[data-status]");
-    const state = { result: null, choice: null, step: 0, timer: null, request: 0 };
+    const state = { result: null, choice: null, step: 0, request: 0 };
 
     const percent = (p) => (p === null ? "–" : `${Math.round(100 * p)}%`);
     const steps = (n) => `${n} step${n === 1 ? "" : "s"}`;
     const loss = (v) => (v === null ? "–" : v < 1e-3 ? v.toExponential(1) : v.toPrecision(3));
-
-    function stopPlaying() {
-      clearInterval(state.timer);
-      state.timer = null;
-    }
 
     /* Adapt to a task token; choice is the reader's quiz answer to it, if any. A saved
        token the server no longer accepts (422: issued before its tokens were signed)
        is replaced by a fresh task of the same N. */
     async function adapt(token, choice, saved = false) {
       const request = ++state.request;
-      stopPlaying();
-      Fig.status(statusLine, "Fine-tuning the model on this task…");
+      fig.stop();
+      fig.status("Fine-tuning the model on this task…");
       try {
-        const result = await Fig.postJSON("/api/omniglot/adapt", { task: token });
+        const result = await Fig.json("/api/omniglot/adapt", { task: token });
         if (request !== state.request) return;
         state.result = result;
         state.choice = Number.isInteger(choice) ? choice : null;
         state.step = 0;
-        Fig.status(statusLine, "");
+        fig.status("");
         showTask();
         render();
       } catch (error) {
         if (request !== state.request) return;
         if (saved && error.status === 422) fresh(parseInt(token, 10) === 20 ? 20 : 5);
-        else Fig.status(statusLine, `Could not adapt: ${error.message}`, true);
+        else fig.fail(error, "Could not adapt");
       }
     }
 
     async function fresh(ways) {
-      Fig.status(statusLine, `Drawing a new ${ways}-way task…`);
+      fig.status(`Drawing a new ${ways}-way task…`);
       try {
-        const response = await fetch(`/api/quiz/task?ways=${ways}`);
-        const data = await response.json();
-        if (!response.ok) throw new Error(data.detail || response.statusText);
+        const data = await Fig.json(`/api/quiz/task?ways=${ways}`);
         Fig.rememberTask(data.task);
         await adapt(data.task, null);
       } catch (error) {
-        Fig.status(statusLine, `No new task: ${error.message}`, true);
+        fig.fail(error, "No new task");
       }
     }
 
@@ -74,7 +66,7 @@
       $("[data-task-line]").textContent =
         `${source}. Model: ${m.title}, ${r.ways}-way (${(100 * m.accuracy).toFixed(1)}% right on held-out test tasks), ` +
         `α = ${m.alpha}, ${steps(m.steps)}.`;
-      root.querySelectorAll("[data-action=new]").forEach((button) => {
+      fig.$$("[data-action=new]").forEach((button) => {
         button.classList.toggle("secondary", parseInt(button.dataset.ways, 10) !== r.ways);
       });
       $("[data-adapt-query]").src = r.query;
@@ -159,30 +151,20 @@
     }
 
     slider.addEventListener("input", () => {
-      stopPlaying();
+      fig.stop();
       state.step = parseInt(slider.value, 10);
       render();
     });
-    play.addEventListener("click", () => {
-      stopPlaying();
-      state.step = 0;
+    play.addEventListener("click", () => fig.play(state.result.model.steps, PLAY_MS, (step) => {
+      state.step = step;
       render();
-      state.timer = setInterval(() => {
-        if (state.step >= state.result.model.steps) { stopPlaying(); return; }
-        state.step += 1;
-        render();
-      }, PLAY_MS);
-    });
-    root.querySelectorAll("[data-action=new]").forEach((button) => {
+    }));
+    fig.$$("[data-action=new]").forEach((button) => {
       button.addEventListener("click", () => fresh(parseInt(button.dataset.ways, 10)));
     });
 
     const saved = Fig.lastTask();
     if (saved) adapt(saved.task, saved.choice, true);
     else fresh(5);
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=omniglot-adaptation]").forEach(setup);
   });
 })();

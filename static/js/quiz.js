@@ -2,18 +2,8 @@
 "use strict";
 
 (function () {
-  const STORE = "maml-quiz-score";
-
-  function loadScore() {
-    try {
-      const saved = JSON.parse(localStorage.getItem(STORE));
-      if (saved && saved["5"] && saved["20"]) return saved;
-    } catch (error) { /* a corrupt entry starts afresh */ }
-    return { "5": { answered: 0, correct: 0 }, "20": { answered: 0, correct: 0 } };
-  }
-
-  function setup(root) {
-    const $ = (s) => root.querySelector(s);
+  Fig.figure("quiz", (root, fig) => {
+    const $ = fig.$;
     const ways = $("[data-quiz-ways]");
     const query = $("[data-quiz-query]");
     const choicesBox = $("[data-quiz-choices]");
@@ -21,7 +11,7 @@
     const scoreLine = $("[data-quiz-score]");
     const next = $("[data-quiz-next]");
     const models = $("[data-quiz-models]");
-    let task = null, shownAt = 0, answered = false, score = loadScore();
+    let task = null, shownAt = 0, answered = false, score = Fig.quizScore();
 
     function showScore() {
       const parts = ["5", "20"].map((w) => {
@@ -38,18 +28,15 @@
 
     async function load() {
       answered = false;
+      clearDigits();
       next.disabled = true;
       models.textContent = "";
       feedback.textContent = "Loading a new task…";
       feedback.className = "quiz-feedback";
       try {
-        const response = await fetch(`/api/quiz/task?ways=${ways.value}`);
-        const data = await response.json();
-        if (!response.ok) throw new Error(data.detail || response.statusText);
-        task = data;
+        task = await Fig.json(`/api/quiz/task?ways=${ways.value}`);
       } catch (error) {
-        feedback.textContent = `The quiz is unavailable: ${error.message}`;
-        feedback.classList.add("wrong");
+        fig.fail(error, "The quiz is unavailable");
         return;
       }
       query.src = task.query;
@@ -83,27 +70,21 @@
     async function answer(choice) {
       if (answered || !task) return;
       answered = true;
+      clearDigits();
       const ms = Math.round(performance.now() - shownAt);
       let result;
       try {
-        const response = await fetch("/api/quiz/answer", {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ task: task.task, choice, ms }),
-        });
-        result = await response.json();
-        if (!response.ok) throw new Error(result.detail || result.message || response.statusText);
+        result = await Fig.json("/api/quiz/answer", { task: task.task, choice, ms });
       } catch (error) {
         answered = false;
-        feedback.textContent = `Your answer was not recorded: ${error.message}`;
-        feedback.className = "quiz-feedback wrong";
+        fig.fail(error, "Your answer was not recorded");
         return;
       }
       Fig.rememberTask(task.task, choice);
       const mode = score[String(task.ways)];
       mode.answered += 1;
       mode.correct += result.correct ? 1 : 0;
-      localStorage.setItem(STORE, JSON.stringify(score));
+      Fig.saveQuizScore(score);
       showScore();
       const buttons = choiceButtons();
       buttons[result.answer].classList.add("right");
@@ -122,10 +103,9 @@
     /* After the reader's answer: what each trained model answered on the same task. */
     async function showModels(token) {
       models.textContent = "";
-      const response = await fetch(`/api/quiz/models?task=${encodeURIComponent(token)}`);
-      if (!response.ok || token !== task.task) return;
-      const answers = await response.json();
-      if (!answers.length) return;
+      // optional: without the models' answers the quiz stays as it is
+      const answers = await Fig.json(`/api/quiz/models?task=${encodeURIComponent(token)}`).catch(() => null);
+      if (!answers || token !== task.task || !answers.length) return;
       const caption = document.createElement("p");
       caption.textContent = "The models trained on this server, on the same task:";
       const list = document.createElement("ul");
@@ -167,18 +147,54 @@
       document.addEventListener("pointerup", up);
     });
 
-    root.addEventListener("keydown", (event) => {
-      if (event.target === ways) return;
-      const buttons = choiceButtons();
-      const index = buttons.indexOf(document.activeElement);
-      if (/^[1-9]$/.test(event.key) && parseInt(event.key, 10) <= buttons.length) {
+    /* Number keys answer from anywhere on the page, unless the reader is typing in a form field.
+       With more than nine candidates a number may take two digits: a first digit that could begin
+       a larger candidate's number waits (KEY_MS) for a second one, and the digits typed so far show
+       in [data-quiz-typed]. Arrow keys move between candidates while one has the focus. */
+    const typed = $("[data-quiz-typed]");
+    const KEY_MS = 700;
+    let digits = "", digitTimer = null;
+
+    function showTyped() {
+      typed.textContent = digits ? `${digits}… type a second digit, or wait` : "";
+      typed.hidden = !digits;
+      choiceButtons().forEach((b, i) => b.classList.toggle("over", digits !== "" && String(i + 1) === digits));
+    }
+    function clearDigits() {
+      clearTimeout(digitTimer);
+      digits = "";
+      showTyped();
+    }
+    function commitDigits() {
+      const n = parseInt(digits, 10);
+      clearDigits();
+      if (n >= 1 && n <= choiceButtons().length) answer(n - 1);
+    }
+    function typeDigit(d) {
+      const count = choiceButtons().length;
+      clearTimeout(digitTimer);
+      digits = parseInt(digits + d, 10) <= count ? digits + d : d;
+      if (digits === "0") { clearDigits(); return; }
+      if (parseInt(digits, 10) * 10 > count) { commitDigits(); return; }  // no longer number starts so
+      showTyped();
+      digitTimer = setTimeout(commitDigits, parseInt(root.dataset.quizKeyMs, 10) || KEY_MS);
+    }
+
+    const inField = (el) => el && el.closest && el.closest("input, select, textarea, [contenteditable]:not([contenteditable=false])");
+    document.addEventListener("keydown", (event) => {
+      if (event.ctrlKey || event.metaKey || event.altKey || event.repeat || inField(event.target)) return;
+      if (/^[0-9]$/.test(event.key)) {
+        if (!task || answered) return;
         event.preventDefault();
-        answer(parseInt(event.key, 10) - 1);
+        typeDigit(event.key);
       } else if ((event.key === "n" || event.key === "N") && answered) {
         event.preventDefault();
         load();
-      } else if (["ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp"].includes(event.key) && buttons.length) {
+      } else if (["ArrowRight", "ArrowDown", "ArrowLeft", "ArrowUp"].includes(event.key) && root.contains(document.activeElement)) {
+        const buttons = choiceButtons();
+        if (!buttons.length) return;
         event.preventDefault();
+        const index = buttons.indexOf(document.activeElement);
         const step = event.key === "ArrowRight" || event.key === "ArrowDown" ? 1 : -1;
         const from = index < 0 ? (step > 0 ? -1 : 0) : index;
         buttons[(from + step + buttons.length) % buttons.length].focus();
@@ -189,14 +205,10 @@
     ways.addEventListener("change", load);
     $("[data-quiz-reset]").addEventListener("click", () => {
       score = { "5": { answered: 0, correct: 0 }, "20": { answered: 0, correct: 0 } };
-      localStorage.setItem(STORE, JSON.stringify(score));
+      Fig.saveQuizScore(score);
       showScore();
     });
     showScore();
     load();
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-quiz]").forEach(setup);
   });
 })();

@@ -6,25 +6,20 @@
   const FLOOR = 1e-1;
   const TASK_COLORS = Fig.taskColors;
 
-  function setup(root) {
-    const $ = (selector) => root.querySelector(selector);
-    const plot = $("[data-plot=paths]");
-    const statusLine = $("[data-status]");
-    const readout = $("[data-readout]");
+  Fig.figure("reptile-path", (root, fig) => {
+    const plot = fig.$("[data-plot=paths]");
+    const readout = fig.$("[data-readout]");
     const state = { theta: START.slice(), k: 5, beta: 0.5, alpha: 0.2, surface: null, result: null };
-    const round3 = (v) => Math.round(v * 1000) / 1000;
 
     function render() {
       const s = state.surface;
       if (!s) return;
       const r = state.result;
       const traces = [
-        Fig.surfaceTrace(s, "L₁(θ) + L₂(θ), before adaptation (log scale)", "summed loss"),
-        {
-          x: s.minima.map((p) => p[0]), y: s.minima.map((p) => p[1]), mode: "markers+text", name: "task optima",
-          text: ["task 1", "task 2"], textposition: "bottom center", textfont: { color: "#ffffff", size: 12 },
-          marker: Fig.markers.optimum, hoverinfo: "skip",
-        },
+        Fig.lossHeatmap(s, "L₁(θ) + L₂(θ) before adaptation", "summed loss"),
+        Fig.optimaTrace(s.minima, "task optima", {
+          mode: "markers+text", text: ["task 1", "task 2"], textposition: "bottom center", textfont: { color: "#ffffff", size: 12 },
+        }),
       ];
       if (r) {
         r.paths.forEach((path, i) => traces.push({
@@ -51,15 +46,8 @@
           hovertemplate: "gradient step = (%{x:.4f}, %{y:.4f})<extra></extra>",
         });
       }
-      traces.push({
-        x: [state.theta[0]], y: [state.theta[1]], mode: "markers", name: "θ (drag me)",
-        marker: Fig.markers.theta,
-        hovertemplate: "θ = (%{x:.3f}, %{y:.3f})<extra></extra>",
-      });
-      Fig.drawPlane(plot, traces, {
-        xaxis: Fig.axis("w₀ (slope)", { range: [s.box[0], s.box[1]], constrain: "domain" }),
-        yaxis: Fig.axis("w₁ (offset)", { range: [s.box[2], s.box[3]], scaleanchor: "x", constrain: "domain" }),
-      });
+      traces.push(Fig.thetaTrace(state.theta));
+      Fig.drawPlane(plot, traces, Fig.weightAxes(s.box));
       if (r) {
         readout.textContent =
           `k = ${r.inner_steps}, β = ${Fig.fmt(r.beta, 2)}: Reptile moves θ = ${Fig.pair(r.theta, 3)} to ${Fig.pair(r.new_theta, 4)}; ` +
@@ -68,37 +56,22 @@
       }
     }
 
-    const request = Fig.latest(async () => {
-      const body = { theta: state.theta.map(round3), inner_steps: state.k, beta: state.beta, alpha: state.alpha };
-      try {
-        state.result = await Fig.postJSON("/api/landscape/reptile", body);
-        Fig.status(statusLine, "");
-        render();
-      } catch (error) {
-        Fig.status(statusLine, error.message, true);
-      }
-    });
+    const request = fig.request("/api/landscape/reptile",
+      () => ({ theta: state.theta.map(Fig.round3), inner_steps: state.k, beta: state.beta, alpha: state.alpha }),
+      (result) => { state.result = result; render(); });
 
-    Fig.onPlotDrag(plot, (x, y) => { state.theta = [x, y]; request(); });
-    const sliders = { k: (v) => String(v), beta: (v) => v.toFixed(2), alpha: (v) => v.toFixed(2) };
-    Object.entries(sliders).forEach(([name, show]) => {
-      const input = $(`input[name=${name}]`);
-      input.addEventListener("input", () => {
-        state[name] = name === "k" ? parseInt(input.value, 10) : parseFloat(input.value);
-        $(`[data-out=${name}]`).textContent = show(state[name]);
-        request();
-      });
-    });
-    $("[data-action=reset]").addEventListener("click", () => { state.theta = START.slice(); request(); });
-    window.addEventListener("resize", () => render());
+    Fig.dragTheta(plot, (theta) => { state.theta = theta; request(); });
+    const update = (name) => (v) => { state[name] = v; request(); };
+    fig.slider("k", (v) => parseInt(v, 10), String, update("k"));
+    fig.slider("beta", parseFloat, (v) => v.toFixed(2), update("beta"));
+    fig.slider("alpha", parseFloat, (v) => v.toFixed(2), update("alpha"));
+    fig.$("[data-action=reset]").addEventListener("click", () => { state.theta = START.slice(); request(); });
+    fig.redraw(render);
 
-    Fig.loadCombinedSurface(FLOOR, state, statusLine, () => {
+    fig.load(Fig.combinedSurface(FLOOR), (surface) => {
+      state.surface = surface;
       render();
       request();
     });
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=reptile-path]").forEach(setup);
   });
 })();

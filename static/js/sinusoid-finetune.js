@@ -4,8 +4,8 @@
 (function () {
   const X_MIN = -5, X_MAX = 5, MAX_POINTS = 10, STEPS = 10;
 
-  function setup(root) {
-    const $ = (selector) => root.querySelector(selector);
+  Fig.figure("sinusoid-finetune", (root, fig) => {
+    const $ = fig.$;
     const state = {
       amplitude: 3.0,
       phase: 1.0,
@@ -16,7 +16,6 @@
       request: 0,
     };
     const panels = $("[data-panels]");
-    const statusLine = $("[data-status]");
 
     function equispaced(k) {
       if (k === 1) return [0];
@@ -31,7 +30,7 @@
     function k() {
       return Math.max(1, Math.min(MAX_POINTS, parseInt($("input[name=k]").value, 10) || 5));
     }
-    const round = (v) => Math.round(v * 1000) / 1000;
+    const round = Fig.round3;
 
     function ensurePanels() {
       const wanted = state.models.length;
@@ -43,7 +42,7 @@
         Fig.onPlotClick(div, (x) => {
           if (x < X_MIN || x > X_MAX) return;
           if (state.xs.length >= MAX_POINTS) {
-            Fig.status(statusLine, "Ten points at most: clear or resample to start again.");
+            fig.status("Ten points at most: clear or resample to start again.");
             return;
           }
           state.xs.push(round(x));
@@ -58,7 +57,7 @@
       $("[data-out=phase]").textContent = state.phase.toFixed(2);
       ensurePanels();
       if (state.xs.length === 0) {
-        Fig.status(statusLine, "No points yet: click inside a panel to add one.");
+        fig.status("No points yet: click inside a panel to add one.");
       }
       const request = ++state.request;
       try {
@@ -66,14 +65,14 @@
           amplitude: state.amplitude, phase: state.phase,
           xs: state.xs.length ? state.xs : [0], models: state.models, steps: state.xs.length ? STEPS : 0,
         };
-        const result = await Fig.postJSON("/api/sinusoid/finetune", body);
+        const result = await Fig.json("/api/sinusoid/finetune", body);
         if (request !== state.request) return;
         if (!state.xs.length) result.support = { x: [], y: [] };
         state.result = result;
-        if (state.xs.length) Fig.status(statusLine, `K = ${state.xs.length} point${state.xs.length > 1 ? "s" : ""}.`);
+        if (state.xs.length) fig.status(`K = ${state.xs.length} point${state.xs.length > 1 ? "s" : ""}.`);
         render();
       } catch (error) {
-        Fig.status(statusLine, error.message, true);
+        fig.fail(error);
       }
     }
 
@@ -138,30 +137,21 @@
       resample: () => { state.xs = uniform(k()).map(round); },
       clear: () => { state.xs = []; },
     };
-    root.querySelectorAll("[data-action]").forEach((button) => {
+    fig.$$("[data-action]").forEach((button) => {
       const action = actions[button.dataset.action];
       if (action) button.addEventListener("click", () => { action(); update(); });
     });
-    $("[data-action=play]").addEventListener("click", () => {
-      let s = 0;
-      const slider = $("input[name=step]");
-      const timer = setInterval(() => {
-        slider.value = s;
-        slider.dispatchEvent(new Event("input"));
-        if (++s > STEPS) clearInterval(timer);
-      }, 350);
-    });
-    window.addEventListener("model-trained", (event) => {
-      const id = event.detail.id;
-      state.models = ["pretrained", "maml", id];
-      Fig.status(statusLine, `Your ${event.detail.algo} model was added as a third panel.`);
+    const slider = $("input[name=step]");
+    $("[data-action=play]").addEventListener("click", () => fig.play(STEPS, 350, (s) => {
+      slider.value = s;
+      slider.dispatchEvent(new Event("input"));
+    }));
+    Fig.on("model-trained", (model) => {
+      state.models = ["pretrained", "maml", model.id];
+      fig.status(`Your ${model.algo} model was added as a third panel.`);
       update();
     });
     state.xs = equispaced(5).map(round);
     update();
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=sinusoid-finetune]").forEach(setup);
   });
 })();

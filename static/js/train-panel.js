@@ -2,10 +2,9 @@
 "use strict";
 
 (function () {
-  function setup(root) {
-    const $ = (selector) => root.querySelector(selector);
+  Fig.figure("train-panel", (root, fig) => {
+    const $ = fig.$;
     const form = $("[data-train-form]");
-    const statusLine = $("[data-status]");
     const startButton = $("[data-action=start]");
     const cancelButton = $("[data-action=cancel]");
     const useButton = $("[data-action=use-model]");
@@ -73,7 +72,7 @@
         title: { text: "Meta-loss", font: { size: 14 } },
         xaxis: Fig.axis("meta-iteration", { range: [0, run.total] }),
         yaxis: Fig.axis(classification ? "cross-entropy" : "mean-squared error", { type: "log" }),
-        margin: { l: 60, r: classification ? 56 : 16, t: 40, b: 110 },
+        margin: { l: 60, r: classification ? 56 : 16, t: 40 },
       };
       if (classification) layout.yaxis2 = Fig.axis("accuracy (%)", { overlaying: "y", side: "right", range: [0, 100] });
       Fig.draw($("[data-plot=loss]"), traces, layout);
@@ -104,7 +103,7 @@
     }
 
     function finish(text, isError) {
-      Fig.status(statusLine, text, isError);
+      if (isError) fig.fail(text); else fig.status(text);
       if (source) source.close();
       source = null;
       startButton.disabled = false;
@@ -116,26 +115,26 @@
       if (source) source.close();
       useButton.hidden = true;
       startButton.disabled = true;
-      Fig.status(statusLine, "Starting…");
+      fig.status("Starting…");
       run = { steps: [], losses: [], evalSteps: [], evalMse: [], accSteps: [], accuracy: [], total: 1, probe: null };
       try {
-        job = await Fig.postJSON("/api/jobs", config());
+        job = await Fig.json("/api/jobs", config());
       } catch (error) {
-        finish(error.message, true);
+        finish(error, true);
         return;
       }
       cancelButton.disabled = false;
-      window.dispatchEvent(new CustomEvent("training-started", { detail: job }));
+      Fig.emit("training-started", job);
       source = new EventSource(job.events);
       source.addEventListener("queued", (e) => {
-        Fig.status(statusLine, `Waiting in the queue: position ${JSON.parse(e.data).position}.`);
+        fig.status(`Waiting in the queue: position ${JSON.parse(e.data).position}.`);
       });
       source.addEventListener("start", (e) => {
         const data = JSON.parse(e.data);
         run.total = data.steps;
         run.probe = data.probe;
         run.task = data.config.task;
-        Fig.status(statusLine, `Training ${data.config.algo} for ${data.steps} meta-iterations…`);
+        fig.status(`Training ${data.config.algo} for ${data.steps} meta-iterations…`);
       });
       source.addEventListener("progress", (e) => {
         const data = JSON.parse(e.data);
@@ -148,13 +147,13 @@
         } else {
           run.steps.push(data.step);
           run.losses.push(data.loss);
-          Fig.status(statusLine, `Step ${data.step} of ${data.steps}: meta-loss ${data.loss.toFixed(3)}`);
+          fig.status(`Step ${data.step} of ${data.steps}: meta-loss ${data.loss.toFixed(3)}`);
         }
         drawLoss();
       });
       source.addEventListener("snapshot", (e) => drawSnapshot(JSON.parse(e.data)));
       source.addEventListener("landscape", (e) => {
-        window.dispatchEvent(new CustomEvent("training-landscape", { detail: JSON.parse(e.data) }));
+        Fig.emit("training-landscape", JSON.parse(e.data));
       });
       source.addEventListener("done", (e) => {
         const data = JSON.parse(e.data);
@@ -177,16 +176,12 @@
 
     cancelButton.addEventListener("click", async () => {
       if (!job) return;
-      await fetch(`/api/jobs/${job.id}`, { method: "DELETE" });
+      await Fig.json(`/api/jobs/${job.id}`, undefined, "DELETE").catch((error) => fig.fail(error));
     });
     useButton.addEventListener("click", () => {
-      window.dispatchEvent(new CustomEvent("model-trained", { detail: { id: job.id, algo: form.elements.algo.value } }));
+      Fig.emit("model-trained", { id: job.id, algo: form.elements.algo.value });
       const figure = document.querySelector("[data-figure=sinusoid-finetune]");
       if (figure) figure.scrollIntoView({ behavior: "smooth" });
     });
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=train-panel]").forEach(setup);
   });
 })();

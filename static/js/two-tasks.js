@@ -6,31 +6,19 @@
   const FLOOR = 1e-2;
   const TASK_COLORS = Fig.taskColors;
 
-  function setup(root) {
-    const $ = (selector) => root.querySelector(selector);
-    const panels = Array.from(root.querySelectorAll("[data-plot=task]"));
-    const statusLine = $("[data-status]");
-    const readout = $("[data-readout]");
+  Fig.figure("two-tasks", (root, fig) => {
+    const panels = fig.$$("[data-plot=task]");
+    const readout = fig.$("[data-readout]");
     const state = { theta: START.slice(), alpha: 0.3, surfaces: null, result: null };
-
-    const round3 = (v) => Math.round(v * 1000) / 1000;
 
     function render() {
       const s = state.surfaces;
       if (!s) return;
       const r = state.result;
-      const [tx, ty] = state.theta;
       panels.forEach((plot, i) => {
         const traces = [
-          {
-            type: "heatmap", zsmooth: "fast", x: s.xs, y: s.ys, z: s.logs[i], zmin: s.zmin, zmax: s.zmax, colorscale: "Viridis",
-            colorbar: Fig.colorbar(`L<sub>${i + 1}</sub>(θ), loss of task ${i + 1} (log scale)`, Fig.logTicks(s.zmin, s.zmax)),
-            hovertemplate: "w₀ %{x:.2f}, w₁ %{y:.2f}<extra></extra>", showlegend: false, name: `task ${i + 1} loss`,
-          },
-          {
-            x: [s.minima[i][0]], y: [s.minima[i][1]], mode: "markers", name: `task ${i + 1} optimum`,
-            marker: Fig.markers.optimum,
-          },
+          Fig.lossHeatmap({ ...s, z: s.logs[i] }, `L<sub>${i + 1}</sub>(θ), loss of task ${i + 1}`, `task ${i + 1} loss`),
+          Fig.optimaTrace([s.minima[i]], `task ${i + 1} optimum`, { hoverinfo: "all" }),
         ];
         if (r) {
           const phi = r.phi[i];
@@ -44,19 +32,11 @@
             hovertemplate: `φ${Fig.sub(i + 1)} = (%{x:.3f}, %{y:.3f})<extra></extra>`,
           });
         }
-        traces.push({
-          x: [tx], y: [ty], mode: "markers", name: "θ (drag me)",
-          marker: Fig.markers.theta,
-          hovertemplate: "θ = (%{x:.3f}, %{y:.3f})<extra></extra>",
-        });
+        traces.push(Fig.thetaTrace(state.theta));
         const losses = r ? r.losses[i] : null;
         Fig.drawPlane(plot, traces, {
-          title: {
-            text: `Task ${i + 1}` + (losses ? `: L<sub>${i + 1}</sub>(θ) = ${Fig.fmt(losses[0])} → L<sub>${i + 1}</sub>(φ<sub>${i + 1}</sub>) = ${Fig.fmt(losses[1])}` : ""),
-            font: { size: 14 }, x: 0.02, xanchor: "left", yref: "container", y: 1, yanchor: "top", pad: { t: 8 },
-          },
-          xaxis: Fig.axis("w₀ (slope)", { range: [s.box[0], s.box[1]], constrain: "domain" }),
-          yaxis: Fig.axis("w₁ (offset)", { range: [s.box[2], s.box[3]], scaleanchor: "x", constrain: "domain" }),
+          title: Fig.panelTitle(`Task ${i + 1}` + (losses ? `: L<sub>${i + 1}</sub>(θ) = ${Fig.fmt(losses[0])} → L<sub>${i + 1}</sub>(φ<sub>${i + 1}</sub>) = ${Fig.fmt(losses[1])}` : "")),
+          ...Fig.weightAxes(s.box),
         });
       });
       if (r) {
@@ -68,44 +48,25 @@
       }
     }
 
-    const request = Fig.latest(async () => {
-      const body = { theta: state.theta.map(round3), alpha: state.alpha };
-      try {
-        state.result = await Fig.postJSON("/api/landscape/two-tasks", body);
-        Fig.status(statusLine, "");
-        render();
-      } catch (error) {
-        Fig.status(statusLine, error.message, true);
-      }
-    });
+    const request = fig.request("/api/landscape/two-tasks",
+      () => ({ theta: state.theta.map(Fig.round3), alpha: state.alpha }),
+      (result) => { state.result = result; render(); });
 
-    function moveTo(x, y) {
-      state.theta = [x, y];
+    function moveTo(theta) {
+      state.theta = theta;
       request();
     }
-    panels.forEach((plot) => Fig.onPlotDrag(plot, (x, y) => moveTo(x, y)));
+    Fig.dragTheta(panels, moveTo);
+    fig.slider("alpha", parseFloat, (v) => v.toFixed(2), (v) => { state.alpha = v; request(); });
+    fig.$("[data-action=reset]").addEventListener("click", () => moveTo(START.slice()));
+    fig.redraw(render);
 
-    $("input[name=alpha]").addEventListener("input", (event) => {
-      state.alpha = parseFloat(event.target.value);
-      $("[data-out=alpha]").textContent = state.alpha.toFixed(2);
+    fig.load(Fig.json("/api/landscape/toy", { n: 101, max_steps: 0 }), (data) => {
+      const logs = data.task_losses.map((z) => Fig.logColor(z, FLOOR));
+      const zmax = Math.max(...logs.map((z) => Fig.extent(z)[1]));
+      state.surfaces = { xs: data.xs, ys: data.ys, box: data.box, logs, minima: data.tasks, zmin: Math.log10(FLOOR), zmax };
+      render();
       request();
     });
-    $("[data-action=reset]").addEventListener("click", () => moveTo(...START));
-    window.addEventListener("resize", () => render());
-
-    Fig.postJSON("/api/landscape/toy", { n: 101, max_steps: 0 })
-      .then((data) => {
-        const logs = data.task_losses.map((z) => Fig.logColor(z, FLOOR));
-        let zmax = -Infinity;
-        logs.forEach((z) => z.forEach((row) => row.forEach((v) => { if (v > zmax) zmax = v; })));
-        state.surfaces = { xs: data.xs, ys: data.ys, box: data.box, logs, minima: data.tasks, zmin: Math.log10(FLOOR), zmax };
-        render();
-        request();
-      })
-      .catch((error) => Fig.status(statusLine, error.message, true));
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=two-tasks]").forEach(setup);
   });
 })();

@@ -13,27 +13,21 @@
   ];
   const LENGTH = 1.2;  // display length of the longest arrow, in parameter units
 
-  function setup(root) {
-    const $ = (selector) => root.querySelector(selector);
-    const plot = $("[data-plot=directions]");
-    const statusLine = $("[data-status]");
-    const table = $("[data-table]");
+  Fig.figure("update-directions", (root, fig) => {
+    const plot = fig.$("[data-plot=directions]");
+    const table = fig.$("[data-table]");
     const state = {
       theta: START.slice(), alpha: 0.1, inner_steps: 1, lam: 10, unit: true,
       shown: new Set(["maml", "fomaml", "reptile", "imaml"]), surface: null, result: null,
     };
-    const round3 = (v) => Math.round(v * 1000) / 1000;
 
     function render() {
       const s = state.surface;
       if (!s) return;
       const r = state.result;
       const traces = [
-        Fig.surfaceTrace(s, "L₁(θ) + L₂(θ), combined loss (log scale)", "combined loss"),
-        {
-          x: s.minima.map((p) => p[0]), y: s.minima.map((p) => p[1]), mode: "markers", name: "task optima",
-          marker: Fig.markers.optimum, hoverinfo: "skip",
-        },
+        Fig.lossHeatmap(s, "combined loss L₁(θ) + L₂(θ)", "combined loss"),
+        Fig.optimaTrace(s.minima, "task optima"),
       ];
       if (r) {
         const v = r.updates;
@@ -52,14 +46,10 @@
           });
         });
       }
-      traces.push({
-        x: [state.theta[0]], y: [state.theta[1]], mode: "markers", name: "θ (drag me)", marker: Fig.markers.theta,
-        hovertemplate: "θ = (%{x:.3f}, %{y:.3f})<extra></extra>",
-      });
+      traces.push(Fig.thetaTrace(state.theta));
       Fig.drawPlane(plot, traces, {
         legend: { orientation: "h", x: 0, y: 1.005, xanchor: "left", yanchor: "bottom", font: { size: 12 }, itemclick: false, itemdoubleclick: false },
-        xaxis: Fig.axis("w₀ (slope)", { range: [s.box[0], s.box[1]], constrain: "domain" }),
-        yaxis: Fig.axis("w₁ (offset)", { range: [s.box[2], s.box[3]], scaleanchor: "x", constrain: "domain" }),
+        ...Fig.weightAxes(s.box),
       });
       if (r) renderTable(r.updates);
     }
@@ -87,43 +77,26 @@
       });
     }
 
-    const request = Fig.latest(async () => {
-      const theta = state.theta.map(round3);
-      const body = { theta, alpha: state.alpha, inner_steps: state.inner_steps, lam: state.lam, baseline: true };
-      try {
-        state.result = { theta, updates: await Fig.postJSON("/api/updates", body) };
-        Fig.status(statusLine, "");
-        render();
-      } catch (error) {
-        Fig.status(statusLine, error.message, true);
-      }
-    });
+    const request = fig.request("/api/updates",
+      () => ({ theta: state.theta.map(Fig.round3), alpha: state.alpha, inner_steps: state.inner_steps, lam: state.lam, baseline: true }),
+      (updates, sent) => { state.result = { theta: sent.theta, updates }; render(); });
 
-    Fig.onPlotDrag(plot, (x, y) => { state.theta = [x, y]; request(); });
+    Fig.dragTheta(plot, (theta) => { state.theta = theta; request(); });
     root.querySelectorAll("input[name=show]").forEach((box) => box.addEventListener("change", () => {
       if (box.checked) state.shown.add(box.value); else state.shown.delete(box.value);
       render();
     }));
-    const outputs = { inner_steps: (v) => String(v), alpha: (v) => v.toFixed(2), lam: (v) => (v < 10 ? v.toFixed(2) : v.toFixed(1)) };
-    Object.keys(outputs).forEach((name) => {
-      const input = $(`input[name=${name}]`);
-      input.addEventListener("input", () => {
-        const raw = parseFloat(input.value);
-        state[name] = name === "lam" ? Math.round(10 ** raw * 1000) / 1000 : name === "inner_steps" ? Math.round(raw) : raw;
-        $(`[data-out=${name}]`).textContent = outputs[name](state[name]);
-        request();
-      });
-    });
-    $("input[name=unit]").addEventListener("change", (event) => { state.unit = event.target.checked; render(); });
-    window.addEventListener("resize", () => render());
+    const update = (name) => (v) => { state[name] = v; request(); };
+    fig.slider("inner_steps", (v) => Math.round(parseFloat(v)), String, update("inner_steps"));
+    fig.slider("alpha", parseFloat, (v) => v.toFixed(2), update("alpha"));
+    fig.slider("lam", (v) => Fig.round3(10 ** parseFloat(v)), (v) => (v < 10 ? v.toFixed(2) : v.toFixed(1)), update("lam"));
+    fig.$("input[name=unit]").addEventListener("change", (event) => { state.unit = event.target.checked; render(); });
+    fig.redraw(render);
 
-    Fig.loadCombinedSurface(FLOOR, state, statusLine, () => {
+    fig.load(Fig.combinedSurface(FLOOR), (surface) => {
+      state.surface = surface;
       render();
       request();
     });
-  }
-
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("[data-figure=update-directions]").forEach(setup);
   });
 })();
