@@ -45,7 +45,7 @@ def test_training_calibrates_before_the_first_step_without_drawing_from_its_epis
     weights = run.theta["pair_w"].detach()
     assert (weights < 0).all() and torch.allclose(weights, weights[0].expand_as(weights))
     fresh = Training(config, data=omniglot_data())
-    assert float(fresh.theta["pair_b"]) == 0.0  # as drawn: eq. (1)'s bias starts at zero
+    assert fresh.theta["pair_b"].item() == 0.0  # as drawn: eq. (1)'s bias starts at zero
     list(fresh.run())
-    assert fresh.step == 1 and float(fresh.theta["pair_b"]) > 0.5  # calibrated, then one step
+    assert fresh.step == 1 and fresh.theta["pair_b"].item() > 0.5  # calibrated, then one step
     assert REGISTRY["protonet"].calibrate is None
