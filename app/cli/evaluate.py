@@ -38,6 +38,7 @@ from app.meta.algorithms import REGISTRY
 from app.meta.checkpoint import load_checkpoint
 from app.meta.config import OmniglotConfig
 from app.meta.evaluation import EVAL_SEED, evaluate_classification, evaluate_regression
+from app.meta.params import Params
 from app.meta.training import build_model, episodes
 
 PROG = "maml evaluate"  # how a body's card writes the command that measured it
@@ -113,17 +114,7 @@ def main(argv: list[str]) -> int:
             print(f"a {config.algo} model classifies {config.ways} ways only", file=sys.stderr)
             return 2
         config = config.model_copy(update={"ways": args.ways or config.ways})
-        evaluation = evaluate_classification(
-            algorithm,
-            build_model(config),
-            params,
-            config.hyper(evaluation=True),
-            episodes(config, args.split, omniglot_data()),
-            shots=config.shots,
-            queries=config.queries,
-            episodes=args.tasks,
-            seed=args.seed,
-        )
+        evaluation = omniglot_evaluation(config, params, args)
     if args.update_card:
         problem = update_card(
             args.checkpoint, checkpoint["step"], evaluation, time.perf_counter() - started
@@ -139,6 +130,21 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def omniglot_evaluation(config: OmniglotConfig, params: Params, args: argparse.Namespace) -> dict:
+    """The configured learner with ``params`` on ``--tasks`` episodes of ``--split``."""
+    return evaluate_classification(
+        REGISTRY[config.algo],
+        build_model(config),
+        params,
+        config.hyper(evaluation=True),
+        episodes(config, args.split, omniglot_data()),
+        shots=config.shots,
+        queries=config.queries,
+        episodes=args.tasks,
+        seed=args.seed,
+    )
+
+
 def body_main(args: argparse.Namespace) -> int:
     """A pre-trained body alone: Prototypical networks' nearest-prototype rule on its
     features (Snell et al. 2017), no meta-training; ``--update-card`` keeps the result in
@@ -149,17 +155,7 @@ def body_main(args: argparse.Namespace) -> int:
     saved = torch.load(args.body, weights_only=True)
     config = OmniglotConfig(algo="protonet", ways=args.ways or 5, queries=BODY_QUERIES)
     started = time.perf_counter()
-    evaluation = evaluate_classification(
-        REGISTRY["protonet"],
-        build_model(config),
-        saved["body"],
-        config.hyper(evaluation=True),
-        episodes(config, args.split, omniglot_data()),
-        shots=config.shots,
-        queries=config.queries,
-        episodes=args.tasks,
-        seed=args.seed,
-    )
+    evaluation = omniglot_evaluation(config, saved["body"], args)
     if args.update_card:
         path = args.body.with_suffix(".json")
         card = json.loads(path.read_text()) if path.is_file() else {"body": args.body.name}

@@ -40,6 +40,14 @@ SECURITY_HEADERS = [
 ]
 
 
+async def send_detail(send: Send, status: int, detail: str) -> None:
+    """A whole JSON error response, ``{"detail": …}`` as FastAPI's own errors are."""
+    body = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class HTTPMiddleware:
     """Passes everything but HTTP requests (lifespan, websockets) straight through."""
 
@@ -86,18 +94,7 @@ class SecurityHeaders(HTTPMiddleware):
             if started:
                 raise
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
-            body = json.dumps({"detail": "internal server error"}).encode()
-            await send_with_headers(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send_with_headers({"type": "http.response.body", "body": body})
+            await send_detail(send_with_headers, 500, "internal server error")
 
 
 class BodyLimit(HTTPMiddleware):
@@ -138,18 +135,7 @@ class BodyLimit(HTTPMiddleware):
         await self.app(scope, replay, send)
 
     async def reject(self, send: Send) -> None:
-        body = json.dumps({"detail": f"request body: larger than {self.limit} bytes"}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_detail(send, 413, f"request body: larger than {self.limit} bytes")
 
 
 class RequestLog(HTTPMiddleware):
