@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from app.settings import Settings
 from app.web import assets as asset_module
+from app.web import docs
 from app.web.assets import (
     IMMUTABLE,
     PREFIX,
@@ -192,6 +193,39 @@ def test_disk_cache_compresses_once_and_refuses_damaged_files(tmp_path, monkeypa
     stored.write_bytes(b"damaged")
     assert cache("br", data) == first and len(calls) == 1
     assert stored.read_bytes() == first
+
+
+def test_disk_cache_prunes_what_no_current_asset_uses(tmp_path):
+    cache = DiskCache(tmp_path)
+    old, new = b"an older version " * 100, b"the current version " * 100
+    for coding in ("br", "gzip"):
+        cache(coding, old), cache(coding, new)
+    (tmp_path / "notes.txt").write_text("not the cache's")
+    cache.prune({hashlib.sha256(new).hexdigest()})
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [cache.path(new, "br").name, cache.path(new, "gzip").name, "notes.txt"]
+    )
+
+
+def test_the_api_documentation_assets_are_hashed_stored_and_immutable(client):
+    urls = re.findall(r"(?:src|href)='(/docs-assets/[^']*)'", client.get("/docs").text)
+    urls += re.findall(r"(?:src|href)='(/docs-assets/[^']*)'", client.get("/redoc").text)
+    stored = docs.catalogue(Settings.from_env().cache_dir)
+    names = {name for name in docs.ASSETS}
+    assert {stored.url(name) for name in names} == set(urls)
+    for name in names:
+        url = stored.url(name)
+        assert re.fullmatch(r"/docs-assets/.+\.[0-9a-f]{12}\.[a-z]+", url)
+        content = (docs.ASSETS[name] / name).read_bytes()
+        encoded = stored.by_url[url]
+        coding = next(iter(encoded.compressed), None)
+        response, body = raw(client, url, **{"Accept-Encoding": coding or "identity"})
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == IMMUTABLE
+        assert response.headers.get("content-encoding") == coding
+        assert body == (encoded.compressed[coding] if coding else content)  # not gzipped again
+        assert (DECODE[coding](body) if coding else body) == content
+        assert client.get(docs.PREFIX + name).status_code == 404  # only hashed names exist
 
 
 def test_plotly_build_has_every_trace_type_the_figures_use():

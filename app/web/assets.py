@@ -7,7 +7,8 @@ Each is compressed once with gzip (level 9) and brotli (quality 11). The compres
 are kept under ``<MAML_CACHE_DIR>/assets/``, named by the content's hash, so the slow
 brotli pass (seconds for Plotly) runs once per content, not once per start;
 ``python -m app.web.assets`` runs it ahead of time (the Docker build does). What is read back
-from there is checked against the source before it is used.
+from there is checked against the source before it is used, and what no current asset uses
+any more (an older version's bytes) is deleted when the catalogue is built.
 
 A request is answered from memory, never compressed again: brotli when the browser
 accepts ``br``, else gzip, else the file itself (a stored encoding is kept only when it is
@@ -15,7 +16,8 @@ smaller), with ``Vary: Accept-Encoding`` and ``Cache-Control: public, max-age=31
 immutable``. Only hashed names exist: an old name (``/static/css/site.css``) or an old
 hash is 404, so one URL never stands for two contents.
 
-Pages use the same negotiation (:class:`Encoded`), with a short lifetime and an ETag.
+Pages use the same negotiation (:class:`Encoded`), with a short lifetime and an ETag; the API
+documentation's assets (:mod:`app.web.docs`) are a catalogue of their own under ``/docs-assets/``.
 """
 
 from __future__ import annotations
@@ -184,6 +186,19 @@ class DiskCache:
             return None
         return self.folder / f"{hashlib.sha256(data).hexdigest()}.{coding}"
 
+    def prune(self, digests: set[str]) -> None:
+        """Delete the stored files of every content but ``digests`` (SHA-256, hex): what an
+        older version of an asset left behind. Only names this cache writes are touched."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        for path in self.folder.iterdir():
+            digest, _, coding = path.name.partition(".")
+            if coding in ENCODINGS and len(digest) == 64 and digest not in digests:
+                try:
+                    path.unlink()
+                except OSError as error:
+                    log.warning("cannot delete the stale %s: %s", path, error)
+
     def store(self, path: Path, packed: bytes) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -205,17 +220,21 @@ def source_files(static: Path = STATIC) -> dict[str, Path]:
 
 
 class Assets:
-    """The served assets, by logical name and by URL; an ASGI endpoint serves them."""
+    """The served assets, by logical name and by URL under ``prefix``; an ASGI endpoint serves
+    them. ``cache_folder`` keeps their compressed bytes, and only theirs."""
 
-    def __init__(self, files: dict[str, Path], cache_folder: Path | None = None):
+    def __init__(
+        self, files: dict[str, Path], cache_folder: Path | None = None, prefix: str = PREFIX
+    ):
         compress = DiskCache(cache_folder)
         self.by_name: dict[str, tuple[str, Encoded]] = {}
         self.by_url: dict[str, Encoded] = {}
         for name, path in files.items():
             encoded = Encoded.of(path.read_bytes(), media_type(name), IMMUTABLE, compress)
-            url = PREFIX + hashed_name(name, encoded.digest)
+            url = prefix + hashed_name(name, encoded.digest)
             self.by_name[name] = (url, encoded)
             self.by_url[url] = encoded
+        compress.prune({encoded.digest for encoded in self.by_url.values()})
 
     def url(self, name: str) -> str:
         """The hashed URL of an asset: ``url("css/site.css")`` → ``/static/css/site.<h>.css``."""
@@ -235,11 +254,16 @@ def catalogue(cache_dir: Path) -> Assets:
 
 
 class GZipExceptAssets(GZipMiddleware):
-    """Starlette's per-request gzip, for every response but the stored assets under ``/static/``
-    (which are compressed already; pages carry their stored encoding, which it leaves alone)."""
+    """Starlette's per-request gzip, for every response but the stored assets under the
+    ``stored`` prefixes (compressed already; pages carry their stored encoding, which it
+    leaves alone)."""
+
+    def __init__(self, app, minimum_size: int = 500, stored: tuple[str, ...] = (PREFIX,)):
+        super().__init__(app, minimum_size=minimum_size)
+        self.stored = stored
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
+        if scope["type"] == "http" and scope["path"].startswith(self.stored):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)

@@ -82,7 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cost_limiter = RateLimiter(settings.cost_per_minute)
     app.state.classifiers = Classifiers(settings.models_dir)
     app.add_exception_handler(RequestValidationError, validation_handler)
-    app.add_middleware(assets.GZipExceptAssets, minimum_size=1000)
+    app.add_middleware(
+        assets.GZipExceptAssets, minimum_size=1000, stored=(assets.PREFIX, docs.PREFIX)
+    )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog)
