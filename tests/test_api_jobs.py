@@ -5,6 +5,8 @@ import time
 import httpx
 import pytest
 
+from app.meta.config import TrainConfig
+from app.web.job_queue import JobManager, QueueFull
 from tests.conftest import server_settings, serving
 from tests.sse import read_events, stream
 
@@ -102,6 +104,38 @@ def test_full_queue_answers_429_with_retry_after(tmp_path):
         assert queued[-1] == ("queued", {"position": 1})
         for job in (running, waiting):
             httpx.delete(f"{base}/api/jobs/{job['id']}", timeout=120)
+
+
+def wait_for_status(app, job_id: str, status: str) -> None:
+    deadline = time.monotonic() + 120  # at once normally; generous for a busy machine
+    while app.state.jobs.get(job_id).status != status:
+        assert time.monotonic() < deadline, f"job {job_id} never became {status}"
+        time.sleep(0.02)
+
+
+def test_a_cancelled_waiting_job_gives_its_place_back_at_once(tmp_path):
+    with serving(server_settings(tmp_path, job_workers=1, job_queue=1)) as (base, app):
+        running = start(base, dict(SMALL, steps=20000, seed=31))
+        wait_for_status(app, running["id"], "running")
+        waiting = start(base, dict(SMALL, steps=20000, seed=32))
+        cancelled = httpx.delete(f"{base}/api/jobs/{waiting['id']}", timeout=120).json()
+        assert cancelled["status"] == "cancelled"
+        assert stream(base, waiting["events"])[-1] == ("error", {"message": "cancelled"})
+        again = start(base, dict(SMALL, steps=20000, seed=33))  # its place, not a 429
+        assert app.state.jobs.get(again["id"]).status == "queued"
+        for job in (running, again):
+            httpx.delete(f"{base}/api/jobs/{job['id']}", timeout=120)
+
+
+def test_a_full_queue_first_drops_the_waiting_jobs_nobody_watches():
+    manager = JobManager(lambda config, should_stop: iter(()), queue_length=1, connect_grace=0)
+    unwatched = manager.submit(TrainConfig(steps=5, seed=1))  # no worker runs: it waits
+    time.sleep(0.01)  # older than the (zero) grace for connecting to its stream
+    watched = manager.submit(TrainConfig(steps=5, seed=2))
+    assert unwatched.status == "cancelled" and watched.status == "queued"
+    manager.attach(watched)
+    with pytest.raises(QueueFull):
+        manager.submit(TrainConfig(steps=5, seed=3))
 
 
 def test_unknown_job_is_404(live_server):

@@ -4,6 +4,7 @@ spoofed X-Forwarded-For, slow requests, non-integer integers and leaky image err
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -109,13 +110,22 @@ def quiz_answers(url: str, tasks: list[str], forwarded: bool) -> list[int]:
     return codes
 
 
-def test_forwarded_addresses_are_ignored_unless_the_proxy_is_trusted(tmp_path):
+def logged_clients(caplog) -> set[str]:
+    """The client addresses in the request log's lines for quiz answers."""
+    lines = [r.getMessage() for r in caplog.records if r.name == "app.requests"]
+    return {line.rsplit("client=", 1)[1] for line in lines if "/api/quiz/answer" in line}
+
+
+def test_forwarded_addresses_are_ignored_unless_the_proxy_is_trusted(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="app.requests")
     # one answer per minute and client, a burst of one: each client gets one answer in now
     with served(tmp_path / "a", quiz_answers_per_minute=1) as (url, _):
         with httpx.Client(base_url=url, timeout=60) as http:
             tasks = [http.get("/api/quiz/task").json()["task"] for _ in range(30)]
         codes = quiz_answers(url, tasks, forwarded=True)
     assert codes[0] == 200 and codes.count(200) <= 2 and codes.count(429) >= 28, codes
+    assert logged_clients(caplog) == {"127.0.0.1"}  # the real address, not the made-up ones
+    caplog.clear()
     with served(tmp_path / "b", quiz_answers_per_minute=1, forwarded_allow_ips="127.0.0.1") as (
         url,
         _,
@@ -124,6 +134,7 @@ def test_forwarded_addresses_are_ignored_unless_the_proxy_is_trusted(tmp_path):
             tasks = [http.get("/api/quiz/task").json()["task"] for _ in range(30)]
         codes = quiz_answers(url, tasks, forwarded=True)
     assert codes == [200] * 30, codes  # behind a trusted proxy each reader counts alone
+    assert logged_clients(caplog) == {f"203.0.113.{i + 1}" for i in range(30)}
 
 
 def test_jobs_cannot_pass_the_client_limit_with_forwarded_addresses(tmp_path):

@@ -122,7 +122,11 @@ class JobManager:
             try:
                 self.queue.put_nowait(job)
             except queue.Full:
-                raise QueueFull from None
+                self._release_abandoned()
+                try:
+                    self.queue.put_nowait(job)
+                except queue.Full:
+                    raise QueueFull from None
             self._remember(job)
             return job
 
@@ -131,11 +135,14 @@ class JobManager:
             return self.jobs.get(job_id)
 
     def cancel(self, job: Job, reason: str = "cancelled") -> None:
+        """Stop ``job``: a running one at its next step, a waiting one now, its place in the
+        queue given back at once (not when a worker would have reached it)."""
         job.reason = reason
         job.cancel.set()
         if job.status == "queued":
             job.status = "cancelled"
             job.emit("error", {"message": reason})
+            self._dequeue(job)
 
     def position(self, job: Job) -> int:
         """1-based place in the queue (0 once it runs)."""
@@ -161,6 +168,20 @@ class JobManager:
         return now - job.last_watched > self.abandon_after
 
     # internals
+    def _dequeue(self, job: Job) -> None:
+        with self.queue.mutex:
+            if job in self.queue.queue:
+                self.queue.queue.remove(job)
+                self.queue.not_full.notify()
+
+    def _release_abandoned(self) -> None:
+        """Cancel the waiting jobs that nobody watches any more, freeing their places."""
+        with self.queue.mutex:
+            waiting = list(self.queue.queue)
+        for job in waiting:
+            if self.abandoned(job):
+                self.cancel(job)
+
     def _remember(self, job: Job) -> None:
         self.jobs[job.id] = job
         finished = [j for j in self.jobs.values() if j.finished and j is not job]
