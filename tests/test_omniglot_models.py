@@ -73,7 +73,6 @@ TARGETS = {
 }
 NOT_YET: set[tuple[str, int]] = {
     ("reptile", 5),
-    ("imaml", 5),
 }
 
 
