@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from app.meta.algorithms import OMNIGLOT_ALGORITHMS, Hyper, maml, per_task_loop
 from app.meta.config import OmniglotConfig, TrainConfig
-from app.meta.heads import prototype_head, pull_back, task_start
+from app.meta.heads import SPREAD_FLOOR, prototype_head, pull_back, task_start
 from app.meta.nets import conv4_features
 from app.meta.params import flatten, stack
 from tests.test_conv4_gradients import WAYS, directional_derivatives, random_episodes, theta_for
@@ -30,7 +30,33 @@ def test_the_prototype_head_scores_as_a_prototypical_network():
     assert torch.allclose(got, expected, atol=1e-10)
 
 
-@pytest.mark.parametrize("head", ["zero", "proto"])
+def test_the_scaled_prototype_head_is_the_prototype_head_at_a_temperature():
+    """W = 2c/τ, b = −‖c‖²/τ with τ the mean squared distance of two distinct prototypes."""
+    _, theta = theta_for("maml")
+    batch = random_episodes(tasks=1, shots=3)
+    xs, ys = batch.xs[0], batch.ys[0]
+    plain, scaled = (prototype_head(theta, xs, ys, WAYS, scaled=s) for s in (False, True))
+    prototypes = plain["head_w"] / 2
+    distances = torch.cdist(prototypes, prototypes) ** 2
+    tau = distances[~torch.eye(WAYS, dtype=torch.bool)].mean()
+    for k in ("head_w", "head_b"):
+        assert torch.allclose(scaled[k], plain[k] / tau, atol=1e-12)
+    features = conv4_features(theta, xs)
+    logits = features @ scaled["head_w"].T + scaled["head_b"]
+    expected = -(torch.cdist(features, prototypes) ** 2) / tau
+    assert torch.allclose(logits.softmax(-1), expected.softmax(-1), atol=1e-10)
+
+
+def test_the_scaled_head_of_identical_prototypes_stays_finite():
+    _, theta = theta_for("maml")
+    xs = torch.zeros(WAYS, *random_episodes(tasks=1).xs.shape[2:], dtype=torch.float64)
+    head = prototype_head(theta, xs, torch.arange(WAYS), WAYS, scaled=True)
+    assert all(torch.isfinite(v).all() for v in head.values())
+    plain = prototype_head(theta, xs, torch.arange(WAYS), WAYS)
+    assert torch.allclose(head["head_b"], plain["head_b"] / SPREAD_FLOOR)
+
+
+@pytest.mark.parametrize("head", ["zero", "proto", "scaled"])
 def test_task_start_replaces_only_the_head(head):
     _, theta = theta_for("maml")
     batch = random_episodes(tasks=2)
@@ -43,7 +69,7 @@ def test_task_start_replaces_only_the_head(head):
     assert (start["head_w"] == 0).all() == (head == "zero")
 
 
-@pytest.mark.parametrize("head", ["zero", "proto"])
+@pytest.mark.parametrize("head", ["zero", "proto", "scaled"])
 @pytest.mark.parametrize("name", FINE_TUNED)
 def test_task_heads_batched_equal_the_loop_and_leave_theta_head_alone(name, head):
     algorithm = OMNIGLOT_ALGORITHMS[name]
@@ -62,11 +88,13 @@ def test_task_heads_batched_equal_the_loop_and_leave_theta_head_alone(name, head
     assert torch.allclose(predictions, algorithm.predict(model, theta, batch, hp, False))
 
 
-def test_proto_maml_second_order_matches_finite_differences():
-    """The gradient flows into the body through the prototypes as well as through φ."""
+@pytest.mark.parametrize("head", ["proto", "scaled"])
+def test_proto_maml_second_order_matches_finite_differences(head):
+    """The gradient flows into the body through the prototypes (and their spread τ) as well
+    as through φ."""
     model, theta = theta_for("maml")
     batch = random_episodes(tasks=2)
-    hp = Hyper(inner_steps=2, alpha=0.01, head="proto")
+    hp = Hyper(inner_steps=2, alpha=0.01, head=head)
     exact = flatten(per_task_loop(maml.meta_gradient, model, theta, batch, hp).direction)
     # a small ε: max-pool and ReLU make the meta-loss kinked
     for u, numeric in directional_derivatives(model, theta, batch, hp, seed=7, eps=1e-7):

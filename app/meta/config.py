@@ -78,7 +78,8 @@ class TrainConfig(BaseModel):
     head: HeadName = Field(
         "learned",
         description="Omniglot, optimisation-based learners: where each inner loop starts the "
-        "N-way head (learned: θ's; zero: 0; proto: from the support prototypes)",
+        "N-way head (learned: θ's; zero: 0; proto: from the support prototypes; scaled: "
+        "the same divided by the prototypes' mean squared distance)",
     )
     pretrain_steps: int = Field(
         0,
