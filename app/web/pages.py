@@ -31,10 +31,10 @@ from app.web.job_limits import OMNIGLOT_WEB_ALGORITHMS
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 REFERENCES_MARK = "<!--references-->"
 PAGE_CACHE = "public, max-age=60"  # short: a page names its assets, which change with a release
-SOURCE = {  # the engine's own code, shown on the MAML page
-    "sgd_adapt": inspect.getsource(inner.sgd_adapt),
-    "adapted_query_loss": inspect.getsource(maml.adapted_query_loss),
-    "maml_meta_gradient": inspect.getsource(maml.meta_gradient),
+SOURCE = {  # the engine's own functions whose code the MAML page shows (read when it renders)
+    "sgd_adapt": inner.sgd_adapt,
+    "adapted_query_loss": maml.adapted_query_loss,
+    "maml_meta_gradient": maml.meta_gradient,
 }
 
 
@@ -108,7 +108,7 @@ def render(slug: str, settings: Settings) -> str:
         omniglot_web=OMNIGLOT_WEB_ALGORITHMS,
         omniglot_only=[REGISTRY[n] for n in OMNIGLOT_WEB_ALGORITHMS if n not in ALGORITHMS],
         omniglot_max_steps=settings.omniglot_job_max_steps,
-        code=SOURCE,
+        code={name: inspect.getsource(function) for name, function in SOURCE.items()},
         asset=catalogue(settings.cache_dir).url,
         published=chart_points(),
     )
