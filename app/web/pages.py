@@ -4,6 +4,10 @@ A page is rendered once (Jinja, then :func:`app.article.typesetting.typeset` for
 and citations), compressed once and kept; it is served with a short lifetime and
 an ETag (:class:`app.web.assets.Encoded`), its assets by their hashed URLs. Figures
 fill themselves in from the API at run time.
+
+A figure is placed by its one name, ``{{ figure("reptile-path") }}``: :func:`figure` renders
+``templates/partials/reptile-path.html`` (a missing partial is an error, not a silent gap)
+and the page then loads ``static/js/reptile-path.js``, once, after ``common.js``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from app.article.bibliography import REFERENCES
 from app.article.comparison import chart_points, measured_table
@@ -25,7 +31,7 @@ from app.meta import inner
 from app.meta.algorithms import ALGORITHMS, REGISTRY, maml
 from app.meta.config import TrainConfig
 from app.settings import Settings
-from app.web.assets import Encoded, catalogue
+from app.web.assets import STATIC, Encoded, catalogue
 from app.web.job_limits import OMNIGLOT_WEB_ALGORITHMS
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -42,8 +48,7 @@ SOURCE = {  # the engine's own functions whose code the MAML page shows (read wh
 class Page:
     slug: str
     title: str
-    scripts: tuple[str, ...] = ()  # the figure modules this page loads, from static/js
-    plotly: bool = True  # whether those figures draw with Plotly
+    plotly: bool = True  # whether its figures draw with Plotly
 
     @property
     def path(self) -> str:
@@ -51,27 +56,17 @@ class Page:
 
 
 PAGES: tuple[Page, ...] = (
-    Page("introduction", "Introduction", ("quiz.js",), plotly=False),
-    Page("why-model-agnostic", "Why model-agnostic", ("accuracy-chart.js", "navigation-adapt.js")),
-    Page(
-        "maml",
-        "MAML",
-        (
-            "sinusoid-finetune.js",
-            "train-panel.js",
-            "accumulated-landscape.js",
-            "two-tasks.js",
-            "omniglot-adaptation.js",
-        ),
-    ),
-    Page("meta-gradient", "The meta-gradient", ("meta-gradient-cost.js",)),
-    Page("fomaml", "FOMAML", ("fomaml-quadratic.js",)),
-    Page("reptile", "Reptile", ("reptile-path.js",)),
-    Page("imaml", "iMAML", ("imaml-landscape.js", "imaml-cg.js")),
-    Page("comparison", "Comparison", ("update-directions.js",)),
+    Page("introduction", "Introduction", plotly=False),
+    Page("why-model-agnostic", "Why model-agnostic"),
+    Page("maml", "MAML"),
+    Page("meta-gradient", "The meta-gradient"),
+    Page("fomaml", "FOMAML"),
+    Page("reptile", "Reptile"),
+    Page("imaml", "iMAML"),
+    Page("comparison", "Comparison"),
     Page("conclusion", "Conclusion and further reading"),
-    Page("lab", "Lab", ("sinusoid-finetune.js", "train-panel.js", "live-landscape.js")),
-    Page("draw", "Draw", ("draw.js",), plotly=False),
+    Page("lab", "Lab"),
+    Page("draw", "Draw", plotly=False),
 )
 BY_SLUG = {page.slug: page for page in PAGES}
 
@@ -81,6 +76,21 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+@pass_context
+def figure(context: Context, name: str) -> Markup:
+    """The figure ``name`` in place: its partial, rendered with the page's variables; its
+    script (``static/js/NAME.js``, where there is one) joins the page's ``figure_scripts``."""
+    partial = context.environment.get_template(f"partials/{name}.html")
+    script = f"js/{name}.js"
+    scripts = context["figure_scripts"]
+    if (STATIC / script).is_file() and script not in scripts:
+        scripts.append(script)
+    return Markup(partial.render(context.get_all()))
+
+
+environment.globals["figure"] = figure
 
 
 def references_html(keys: list[str]) -> str:
@@ -98,6 +108,7 @@ def render(slug: str, settings: Settings) -> str:
     html = environment.get_template(f"pages/{slug}.html").render(
         page=page,
         pages=PAGES,
+        figure_scripts=[],  # filled by figure() as the page renders
         previous=PAGES[index - 1] if index > 0 else None,
         next=PAGES[index + 1] if index + 1 < len(PAGES) else None,
         train_fields=TrainConfig.model_json_schema()["properties"],
