@@ -52,8 +52,7 @@ def test_the_best_methods_reach_the_targets():
 
 
 # Every method's served model within 2 (5-way) or 4 (20-way) points of its published
-# accuracy; MANN's 20-way has no published number (None). A row not reached yet is an
-# expected failure, strictly: it fails the suite once it holds, so it is moved up.
+# accuracy (issue 13); MANN's 20-way has no published number, so it has no row.
 TARGETS = {
     ("maml", 5): 0.967,
     ("maml", 20): 0.918,
@@ -71,19 +70,9 @@ TARGETS = {
     ("siamese", 20): 0.841,
     ("mann", 5): 0.808,
 }
-NOT_YET: set[tuple[str, int]] = {
-    ("reptile", 5),
-}
 
 
-@pytest.mark.parametrize(
-    "method, ways",
-    [
-        pytest.param(*key, marks=[pytest.mark.xfail(strict=True)] if key in NOT_YET else [])
-        for key in TARGETS
-    ],
-    ids=lambda v: str(v),
-)
+@pytest.mark.parametrize("method, ways", list(TARGETS), ids=lambda v: str(v))
 def test_each_method_reaches_its_published_level(method, ways):
     info = card(MODELS / f"omniglot-{method}-{ways}way-1shot.json")
     assert info["eval"]["accuracy"] >= TARGETS[method, ways]
