@@ -20,7 +20,7 @@ import torch
 from app.settings import Settings
 from app.web.celery_queue import TASK, celery_app
 from app.web.job_worker import JobWorker
-from app.web.main import LOG_FORMAT
+from app.web.main import LOG_FORMAT, warm_up
 from app.web.omniglot_source import OmniglotSource
 from app.web.streams import training_events
 
@@ -45,6 +45,7 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(settings.torch_threads)
     omniglot = OmniglotSource(settings)
     omniglot.start()
+    warm_up()  # PyTorch's lazy imports, before the first job rather than during it
     runner = partial(training_events, omniglot=omniglot.get)
     worker = JobWorker(settings.redis_url, runner, settings.job_abandon_seconds)
     app = celery_app(settings.redis_url)
