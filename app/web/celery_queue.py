@@ -6,7 +6,9 @@ finished (``task_acks_late``), and a worker takes one message at a time
 (``worker_prefetch_multiplier=1``). A worker that dies leaves its message unacknowledged;
 the broker hands it out again after :data:`VISIBILITY_SECONDS`, and the worker that gets it
 runs the job only if it is still queued: a job that had started is never run twice (its
-stream has ended with an ``error`` event by then, once its worker's lease lapsed).
+stream has ended with an ``error`` event by then, once its worker's lease lapsed). The broker
+also hands out again the message of a job that runs longer than that; the worker that gets
+it skips it the same way.
 """
 
 from __future__ import annotations

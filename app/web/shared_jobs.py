@@ -218,5 +218,8 @@ class SharedJobs:
         except (redis.ConnectionError, redis.TimeoutError):
             return
         finally:
-            with anyio.CancelScope(shield=True), contextlib.suppress(redis.RedisError):
-                await scripts.watch(keys=watch, args=[-1, records.WATCHERS_TTL_MS])
+            # A replica that shuts down leaves its streams counted (until the count lapses), so
+            # that the job goes on while the browsers reconnect to another replica.
+            if not self.stopping.is_set():
+                with anyio.CancelScope(shield=True), contextlib.suppress(redis.RedisError):
+                    await scripts.watch(keys=watch, args=[-1, records.WATCHERS_TTL_MS])
