@@ -1,9 +1,10 @@
 """Several processes on loopback, as ``docker-compose.scale.yml`` runs them: two web replicas and
 two ``maml worker`` processes sharing a real Redis and a real PostgreSQL.
 
-A job posted to one replica streams from the other and resumes there exactly; a worker killed
-mid-job ends its stream with an ``error`` event; quiz answers and rate limits are shared; and
-with Redis gone the job routes answer 503 with Retry-After while the pages still answer.
+A job posted to one replica streams from the other and resumes there exactly, also when the
+replica it streamed from shuts down; a worker killed mid-job ends its stream with an
+``error`` event; quiz answers and rate limits are shared; and with Redis or PostgreSQL gone
+their routes answer 503 with Retry-After while the pages still answer.
 """
 
 from __future__ import annotations
@@ -44,17 +45,19 @@ class Cluster:
         }
         self.webs, self.workers = [], []
         for i in range(2):
-            port = free_port()
-            web = Process("serve", dict(self.env, MAML_PORT=str(port)), folder / f"web{i}.log")
-            web.base = f"http://127.0.0.1:{port}"
-            self.webs.append(web)
-            stack.callback(web.stop)
+            self.webs.append(self.add_web(free_port(), folder / f"web{i}.log"))
             self.add_worker(folder / f"worker{i}.log")
         for web in self.webs:
             web.wait_for("Application startup complete")
         for worker in self.workers:
             worker.wait_for(r"ready\.")
         self.tokens = TaskTokens.load(folder / "quiz.key")
+
+    def add_web(self, port: int, log: Path) -> Process:
+        web = Process("serve", dict(self.env, MAML_PORT=str(port)), log)
+        web.base = f"http://127.0.0.1:{port}"
+        self.stack.callback(web.stop)
+        return web
 
     def add_worker(self, log: Path) -> Process:
         worker = Process("worker", self.env, log)
@@ -142,6 +145,30 @@ def test_a_worker_killed_mid_job_ends_the_stream_with_an_error(cluster):
     cluster.workers.remove(running[0])
     replacement = cluster.add_worker(running[0].log.with_suffix(".2.log"))
     replacement.wait_for(r"ready\.")
+
+
+def test_a_replica_that_stops_leaves_its_streams_to_the_others(cluster):
+    a, b = cluster.webs
+    job = start(b.base, dict(JOB, steps=1000, seed=6))
+    with httpx.stream("GET", a.base + job["events"], timeout=TIMEOUT) as response:
+        head, stream = [], events(response)
+        for event in stream:
+            head.append(event)
+            if event[1] == "progress":
+                break
+        a.process.send_signal(signal.SIGTERM)
+        head += list(stream)  # the stream just ends: the job goes on
+    assert a.process.wait(TIMEOUT) in (0, -signal.SIGTERM)
+    assert head[-1][1] not in ("done", "error")
+    resumed = {"Last-Event-ID": head[-1][0]}
+    with httpx.stream("GET", b.base + job["events"], headers=resumed, timeout=TIMEOUT) as response:
+        tail = list(events(response))
+    assert tail[-1][1] == "done"
+    ids = [entry_id for entry_id, name, _ in head + tail if name != "queued"]
+    assert len(set(ids)) == len(ids)
+    port = a.base.rsplit(":", 1)[1]
+    cluster.webs[0] = cluster.add_web(int(port), a.log.with_suffix(".2.log"))
+    cluster.webs[0].wait_for("Application startup complete")
 
 
 def answer(base: str, token: str, client: str) -> httpx.Response:
