@@ -1,6 +1,9 @@
 """Every knob of the server in one place, read from the environment (``MAML_*``).
 
-Each setting is documented in the README's table; defaults suit one laptop.
+Each setting is documented in the README's table; defaults suit one laptop: one process,
+SQLite, no other service. ``MAML_REDIS_URL`` moves the training jobs (queue, events, result
+cache) and the rate limits to Redis, and ``MAML_DATABASE_URL`` the quiz answers to
+PostgreSQL, so that several web replicas and worker machines share them.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class Settings:
     forwarded_allow_ips: str = ""
     header_timeout: float = 10.0
     body_timeout: float = 60.0
+    redis_url: str = ""
+    database_url: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -171,3 +171,11 @@ def test_importing_the_web_app_builds_nothing():
         env={"MAML_TORCH_THREADS": "1", "OMP_NUM_THREADS": "2", "PATH": ""},
     )
     assert done.stdout.split() == ["2", "False"]
+
+
+def test_worker_needs_the_replicas_redis(monkeypatch, capsys):
+    from app.cli import worker
+
+    monkeypatch.delenv("MAML_REDIS_URL", raising=False)
+    assert worker.main([]) == 2
+    assert "MAML_REDIS_URL" in capsys.readouterr().err

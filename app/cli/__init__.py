@@ -4,6 +4,7 @@
     maml train sinusoid|omniglot …   meta-train a model, write its checkpoint and card
     maml evaluate sinusoid|omniglot … evaluate a saved model on fresh tasks
     maml train-navigation …          meta-train a 2-D navigation policy
+    maml worker                      run shared training jobs (with ``MAML_REDIS_URL``)
 
 ``python -m app`` is the same command. Each subcommand lives in the module of its name
 and is imported only when it runs.
@@ -20,6 +21,7 @@ COMMANDS = {
     "train": ("train", "meta-train a model and write its checkpoint and model card"),
     "evaluate": ("evaluate", "evaluate a saved model on fresh tasks"),
     "train-navigation": ("train_navigation", "meta-train a 2-D navigation policy"),
+    "worker": ("worker", "run training jobs for web replicas that share a Redis"),
 }
 
 

@@ -1,7 +1,9 @@
 """``maml serve``: start the web app with the settings' host, port and log level.
 
 On SIGINT or SIGTERM, running training jobs are cancelled first, so that every
-open stream ends with an ``error`` event and closes, and then uvicorn shuts down.
+open stream ends with an ``error`` event and closes, and then uvicorn shuts down. With
+``MAML_REDIS_URL`` the jobs belong to the workers and go on: the streams just close, and the
+browsers resume them on another replica.
 
 The client address that rate limits and the request log use is the connection's own:
 ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only from the proxies listed in

@@ -10,13 +10,14 @@ same configuration is answered by replaying the same events.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
 from app.meta.config import TrainConfig
@@ -24,6 +25,7 @@ from app.meta.config import TrainConfig
 log = logging.getLogger("app.web.job_queue")
 
 Runner = Callable[[TrainConfig, Callable[[], bool]], Iterator[tuple[str, dict]]]
+POLL_SECONDS = 0.05
 
 
 class QueueFull(Exception):
@@ -149,6 +151,37 @@ class JobManager:
         with self.queue.mutex:
             waiting = [j for j in self.queue.queue if not j.cancel.is_set()]
         return waiting.index(job) + 1 if job in waiting else 0
+
+    async def events(
+        self, job: Job, last_event_id: str | None, disconnected: Callable[[], Awaitable[bool]]
+    ) -> AsyncIterator[tuple[int | None, str, dict]]:
+        """The job's events as ``(id, name, data)`` after ``last_event_id`` (the index of an
+        event; missing, negative or not a number: from the start) until the last one, with a
+        ``queued`` event (id None) whenever its place in the queue changes."""
+        try:
+            sent = max(0, int(last_event_id or "-1") + 1)
+        except ValueError:
+            sent = 0
+        self.attach(job)
+        position = None
+        try:
+            while True:
+                while sent < len(job.events):
+                    name, data = job.events[sent]
+                    yield sent, name, data
+                    sent += 1
+                if job.finished and sent >= len(job.events):
+                    return
+                if job.status == "queued":
+                    now = self.position(job)
+                    if now != position:
+                        position = now
+                        yield None, "queued", {"position": now}
+                if await disconnected():
+                    return
+                await asyncio.sleep(POLL_SECONDS)
+        finally:
+            self.detach(job)
 
     def attach(self, job: Job) -> None:
         with self.lock:

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from app.meta.config import TrainConfig
 from app.meta.training import Training
 from app.settings import Settings
-from app.web import assets, docs, pages
+from app.web import assets, backends, docs, pages
 from app.web.api import jobs as jobs_api
 from app.web.api import landscape as landscape_api
 from app.web.api import navigation as navigation_api
@@ -27,12 +27,9 @@ from app.web.api import sinusoid as sinusoid_api
 from app.web.api import updates as updates_api
 from app.web.api.errors import validation_handler
 from app.web.classifiers import Classifiers
-from app.web.job_queue import JobManager
 from app.web.middleware import BodyLimit, RequestLog, SecurityHeaders
 from app.web.omniglot_source import OmniglotSource
-from app.web.quiz_store import AnswerStore
 from app.web.quiz_tasks import TaskTokens
-from app.web.ratelimit import RateLimiter
 from app.web.streams import training_events
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -51,19 +48,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     torch.set_num_threads(settings.torch_threads)
     omniglot = OmniglotSource(settings)
-    manager = JobManager(
-        partial(training_events, omniglot=omniglot.get),
-        workers=settings.job_workers,
-        queue_length=settings.job_queue,
-        abandon_after=settings.job_abandon_seconds,
-    )
+    manager = backends.job_manager(settings, partial(training_events, omniglot=omniglot.get))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         warming = threading.Thread(target=warm_up, name="warm-up", daemon=True)
         warming.start()
         app.state.omniglot.start()
-        app.state.answers = AnswerStore(settings.database)
+        app.state.answers = backends.answer_store(settings)
         app.state.tokens = TaskTokens.load(settings.quiz_key)
         manager.start()
         yield
@@ -76,12 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.jobs = manager
     app.state.omniglot = omniglot
-    app.state.quiz_limiter = RateLimiter(settings.quiz_answers_per_minute)
-    app.state.job_limiter = RateLimiter(settings.jobs_per_minute)
-    app.state.classify_limiter = RateLimiter(settings.classify_per_minute)
-    app.state.cost_limiter = RateLimiter(settings.cost_per_minute)
+    for name, limiter in backends.rate_limiters(settings).items():
+        setattr(app.state, f"{name}_limiter", limiter)
     app.state.classifiers = Classifiers(settings.models_dir)
     app.add_exception_handler(RequestValidationError, validation_handler)
+    backends.install(app, settings)
     app.add_middleware(
         assets.GZipExceptAssets, minimum_size=1000, stored=(assets.PREFIX, docs.PREFIX)
     )

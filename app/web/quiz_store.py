@@ -69,6 +69,23 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+STATS = "SELECT ways, COUNT(*), SUM(correct) FROM answers GROUP BY ways"
+
+
+def summarise(rows) -> dict[str, dict]:
+    """The statistics per mode from :data:`STATS`' rows ``(ways, answers, right)``."""
+    counts = {ways: (n, right) for ways, n, right in rows}
+    out = {}
+    for ways in (5, 20):
+        n, right = counts.get(ways, (0, 0))
+        out[str(ways)] = {
+            "answers": n,
+            "accuracy": right / n if n else None,
+            "interval": list(wilson_interval(right, n)) if n else None,
+        }
+    return out
+
+
 class AnswerStore:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,19 +148,8 @@ class AnswerStore:
 
     def stats(self) -> dict[str, dict]:
         with self.lock:
-            rows = self.connection.execute(
-                "SELECT ways, COUNT(*), SUM(correct) FROM answers GROUP BY ways"
-            ).fetchall()
-        counts = {ways: (n, right) for ways, n, right in rows}
-        out = {}
-        for ways in (5, 20):
-            n, right = counts.get(ways, (0, 0))
-            out[str(ways)] = {
-                "answers": n,
-                "accuracy": right / n if n else None,
-                "interval": list(wilson_interval(right, n)) if n else None,
-            }
-        return out
+            rows = self.connection.execute(STATS).fetchall()
+        return summarise(rows)
 
     def close(self) -> None:
         with self.lock:

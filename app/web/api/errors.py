@@ -6,6 +6,8 @@ from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from app.web.unavailable import RETRY_SECONDS, Unavailable
+
 # Where a body is one of several models chosen by a tag (POST /api/jobs: the task), pydantic
 # puts the tag in the error's location; it names no field, so messages leave it out.
 UNION_TAGS = {"sinusoid", "omniglot"}
@@ -45,3 +47,14 @@ def enforce_rate(request: Request, limiter, what: str, cost: float = 1.0) -> Non
             f"too many {what} from this address; wait a moment",
             headers={"Retry-After": limiter.retry_after(wait)},
         )
+
+
+async def unavailable_handler(request: Request, error: Exception) -> JSONResponse:
+    """503 with Retry-After when a shared service (Redis, PostgreSQL) is away: an
+    :class:`Unavailable`, or a Redis client's connection error or timeout."""
+    what = error.what if isinstance(error, Unavailable) else "the shared job store"
+    return JSONResponse(
+        {"detail": f"{what} is unavailable just now; try again shortly"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_SECONDS)},
+    )

@@ -2,35 +2,37 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ConfigDict, Discriminator, Field, Tag
+from starlette.concurrency import run_in_threadpool
 
 from app.meta.config import OmniglotConfig, TrainConfig
 from app.web.api.errors import enforce_rate, invalid
 from app.web.job_limits import web_limits
 from app.web.job_queue import Job, JobManager, QueueFull
 
+if TYPE_CHECKING:
+    from app.web.shared_jobs import SharedJob, SharedJobs
+
 router = APIRouter(prefix="/api/jobs", tags=["training"])
-POLL_SECONDS = 0.05
 
 
-def manager(request: Request) -> JobManager:
+def manager(request: Request) -> JobManager | SharedJobs:
     return request.app.state.jobs
 
 
-def find(request: Request, job_id: str) -> Job:
+def find(request: Request, job_id: str) -> Job | SharedJob:
     job = manager(request).get(job_id)
     if job is None:
         raise HTTPException(404, f"no job {job_id!r}")
     return job
 
 
-def sse(index: int | None, name: str, data: dict) -> str:
+def sse(index: int | str | None, name: str, data: dict) -> str:
     head = f"id: {index}\n" if index is not None else ""
     return f"{head}event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
@@ -94,34 +96,12 @@ def start(config: JobRequest, request: Request):
 @router.get("/{job_id}/events", summary="The job's events as a Server-Sent Events stream")
 async def events(job_id: str, request: Request):
     jobs = manager(request)
-    job = find(request, job_id)
-    try:
-        sent = max(0, int(request.headers.get("last-event-id", "-1")) + 1)  # a negative id: all
-    except ValueError:
-        sent = 0
+    job = await run_in_threadpool(find, request, job_id)
+    last_event_id = request.headers.get("last-event-id")
 
     async def stream():
-        nonlocal sent
-        jobs.attach(job)
-        position = None
-        try:
-            while True:
-                while sent < len(job.events):
-                    name, data = job.events[sent]
-                    yield sse(sent, name, data)
-                    sent += 1
-                if job.finished and sent >= len(job.events):
-                    return
-                if job.status == "queued":
-                    now = jobs.position(job)
-                    if now != position:
-                        position = now
-                        yield sse(None, "queued", {"position": now})
-                if await request.is_disconnected():
-                    return
-                await asyncio.sleep(POLL_SECONDS)
-        finally:
-            jobs.detach(job)
+        async for index, name, data in jobs.events(job, last_event_id, request.is_disconnected):
+            yield sse(index, name, data)
 
     return StreamingResponse(
         stream(),

@@ -1,0 +1,48 @@
+"""The Celery application that carries training jobs from the web replicas to ``maml worker``.
+
+A message is only a job id (the job itself is a record in Redis, :mod:`app.web.job_records`),
+sent to the Redis broker of ``MAML_REDIS_URL``. It is acknowledged only when the job has
+finished (``task_acks_late``), and a worker takes one message at a time
+(``worker_prefetch_multiplier=1``). A worker that dies leaves its message unacknowledged;
+the broker hands it out again after :data:`VISIBILITY_SECONDS`, and the worker that gets it
+runs the job only if it is still queued: a job that had started is never run twice (its
+stream has ended with an ``error`` event by then, once its worker's lease lapsed). The broker
+also hands out again the message of a job that runs longer than that; the worker that gets
+it skips it the same way.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from app.web.job_records import TIMEOUT
+
+TASK = "maml.train"
+VISIBILITY_SECONDS = 120
+
+
+def celery_app(redis_url: str) -> Celery:
+    app = Celery("maml", broker=redis_url, set_as_current=False)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=TIMEOUT,
+        broker_transport_options={
+            "visibility_timeout": VISIBILITY_SECONDS,
+            "socket_timeout": TIMEOUT,
+            "socket_connect_timeout": TIMEOUT,
+        },
+        task_publish_retry_policy={
+            "max_retries": 1,
+            "interval_start": 0,
+            "interval_step": 0.5,
+            "interval_max": 0.5,
+        },
+        worker_hijack_root_logger=False,
+    )
+    return app
