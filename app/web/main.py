@@ -23,6 +23,7 @@ from app.web.api import landscape as landscape_api
 from app.web.api import navigation as navigation_api
 from app.web.api import omniglot as omniglot_api
 from app.web.api import quiz as quiz_api
+from app.web.api import race as race_api
 from app.web.api import sinusoid as sinusoid_api
 from app.web.api import updates as updates_api
 from app.web.api.errors import validation_handler
@@ -32,18 +33,25 @@ from app.web.middleware import BodyLimit, RequestLog, SecurityHeaders
 from app.web.omniglot_source import OmniglotSource
 from app.web.quiz_store import AnswerStore
 from app.web.quiz_tasks import TaskTokens
+from app.web.race import DEFAULT, race_configs, reference_landmarks
 from app.web.ratelimit import RateLimiter
 from app.web.streams import training_events
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
-def warm_up() -> None:
+def warm_up(jobs: JobManager, settings: Settings, warmed: threading.Event) -> None:
     """Pay PyTorch's one-time lazy imports (the optimisers pull in torch._dynamo, about 3 s)
-    and the figures' first computations before the first reader asks, not after."""
+    and the figures' first computations before the first reader asks, not after; then, with
+    ``warm_race``, run the comparison page's default race into the jobs' cache, one job after
+    the other outside the workers (it stops when the server does). ``warmed`` is set at the end."""
     Training(TrainConfig(steps=1, meta_batch=2)).meta_step()
     landscape_api.warm_up()
     updates_api.warm_up()
+    if settings.warm_race:
+        for config in race_configs(DEFAULT):
+            jobs.warm(config)
+    warmed.set()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,7 +60,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     torch.set_num_threads(settings.torch_threads)
     omniglot = OmniglotSource(settings)
     manager = JobManager(
-        partial(training_events, omniglot=omniglot.get),
+        partial(
+            training_events,
+            omniglot=omniglot.get,
+            landmarks=partial(reference_landmarks, settings.models_dir),
+        ),
         workers=settings.job_workers,
         queue_length=settings.job_queue,
         abandon_after=settings.job_abandon_seconds,
@@ -60,7 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        warming = threading.Thread(target=warm_up, name="warm-up", daemon=True)
+        warming = threading.Thread(
+            target=warm_up, args=(manager, settings, app.state.warmed), name="warm-up", daemon=True
+        )
         warming.start()
         app.state.omniglot.start()
         app.state.answers = AnswerStore(settings.database)
@@ -75,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="MAML, explained", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.jobs = manager
+    app.state.warmed = threading.Event()  # set when the warm-up is over
     app.state.omniglot = omniglot
     app.state.quiz_limiter = RateLimiter(settings.quiz_answers_per_minute)
     app.state.job_limiter = RateLimiter(settings.jobs_per_minute)
@@ -93,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(docs.router)  # /docs and /redoc, served from this server
     app.include_router(jobs_api.router)
+    app.include_router(race_api.router)
     app.include_router(sinusoid_api.router)
     app.include_router(quiz_api.router)
     app.include_router(omniglot_api.router)

@@ -27,6 +27,7 @@ from app.meta.config import TrainConfig
 from app.settings import Settings
 from app.web.assets import Encoded, catalogue
 from app.web.job_limits import OMNIGLOT_WEB_ALGORITHMS
+from app.web.race import RaceRequest
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 REFERENCES_MARK = "<!--references-->"
@@ -68,7 +69,7 @@ PAGES: tuple[Page, ...] = (
     Page("fomaml", "FOMAML", ("fomaml-quadratic.js",)),
     Page("reptile", "Reptile", ("reptile-path.js",)),
     Page("imaml", "iMAML", ("imaml-landscape.js", "imaml-cg.js")),
-    Page("comparison", "Comparison", ("update-directions.js",)),
+    Page("comparison", "Comparison", ("update-directions.js", "race.js")),
     Page("conclusion", "Conclusion and further reading"),
     Page("lab", "Lab", ("sinusoid-finetune.js", "train-panel.js", "live-landscape.js")),
     Page("draw", "Draw", ("draw.js",), plotly=False),
@@ -101,6 +102,7 @@ def render(slug: str, settings: Settings) -> str:
         previous=PAGES[index - 1] if index > 0 else None,
         next=PAGES[index + 1] if index + 1 < len(PAGES) else None,
         train_fields=TrainConfig.model_json_schema()["properties"],
+        race_fields=RaceRequest.model_json_schema()["properties"],
         algorithms=list(ALGORITHMS.values()),
         job_max_steps=settings.job_max_steps,
         measured=measured_table(settings.models_dir),
