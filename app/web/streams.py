@@ -325,7 +325,7 @@ def sinusoid_events(
             "trajectory": trajectory,
         }
         if plane:
-            data["plane"] = rounded(project(trajectory_matrix([event.params]), plane)[0])
+            data["plane"] = rounded(project(trajectory_matrix([event.params]), plane)[0], 6)
         yield "snapshot", data
         if len(path) % LANDSCAPE_EVERY == 1 or event.step == config.steps:
             yield "landscape", landscape_event(run, path, tasks, event.step, should_stop)

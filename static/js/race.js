@@ -14,6 +14,16 @@
   ];
   const TITLE = Object.fromEntries(METHODS.map((m) => [m.id, m.title]));
   const NARROW = 640;  // px: below this the two curve panels stack
+  const SMOOTH = 10;  // reported meta-losses in the running mean drawn
+
+  /* The running mean of the last SMOOTH values at each point: one meta-batch's loss is noisy. */
+  function runningMean(values) {
+    let sum = 0;
+    return values.map((v, i) => {
+      sum += v - (i >= SMOOTH ? values[i - SMOOTH] : 0);
+      return sum / Math.min(i + 1, SMOOTH);
+    });
+  }
 
   Fig.figure("race", (root, fig) => {
     const $ = fig.$;
@@ -52,7 +62,7 @@
       METHODS.forEach((m) => {
         const r = runs[m.id];
         if (!r) return;
-        const common = { name: m.title, legendgroup: m.id, mode: "lines", line: line(m.id), y: r.losses.slice() };
+        const common = { name: m.title, legendgroup: m.id, mode: "lines", line: line(m.id), y: runningMean(r.losses) };
         traces.push({ ...common, x: r.steps.slice(), xaxis: "x", yaxis: "y",
           hovertemplate: `${m.title}: step %{x}, meta-loss %{y:.3f}<extra></extra>` });
         traces.push({ ...common, x: r.seconds.slice(), xaxis: "x2", yaxis: "y2", showlegend: false,
@@ -64,10 +74,10 @@
       Fig.draw(curves, traces, {
         height: narrow ? 620 : 380,
         xaxis: Fig.axis("meta-iteration", { domain: narrow ? [0, 1] : [0, 0.47], anchor: "y", range: [0, total] }),
-        xaxis2: Fig.axis("seconds of training (each job's own clock)", { domain: narrow ? [0, 1] : [0.53, 1], anchor: "y2", rangemode: "tozero" }),
+        xaxis2: Fig.axis("seconds of training", { domain: narrow ? [0, 1] : [0.53, 1], anchor: "y2", rangemode: "tozero" }),
         yaxis: Fig.axis(yTitle, { type: "log", domain: narrow ? [0.58, 1] : [0, 1], anchor: "x" }),
         yaxis2: Fig.axis(narrow ? yTitle : "", { type: "log", matches: "y", anchor: "x2", domain: narrow ? [0, 0.42] : [0, 1] }),
-        title: { text: "Meta-loss against meta-iterations and against time", font: { size: 14 } },
+        title: { text: "Meta-loss", font: { size: 14 } },
       });
     }
 
@@ -102,19 +112,18 @@
                  line: line(m.id, { width: 1.5 }), marker: { size: 4, color: Fig.colors[m.id] },
                  hovertemplate: `${m.title}: (%{x:.3f}, %{y:.3f})<extra></extra>` };
       });
-      traces.push({ x: [0, 1, 0], y: [0, 0, 1], mode: "markers+text", name: "θ₀ and the reference models",
-        text: ["θ₀", "MAML, 70k", "baseline, 70k"], textposition: ["bottom right", "top left", "bottom right"],
-        marker: { size: 9, color: "#1d1f21", symbol: ["circle", "x", "x"] }, hoverinfo: "skip" });
+      traces.push({ x: [0], y: [0], mode: "markers+text", name: "θ₀", text: ["θ₀"], textposition: "bottom right",
+        marker: { size: 9, color: "#1d1f21" }, hoverinfo: "skip" });
       Fig.draw(planePlot, traces, {
-        title: { text: "θ on the plane of the reference models", font: { size: 14 } },
-        xaxis: Fig.axis("towards the reference MAML model"), yaxis: Fig.axis("towards the reference baseline"),
-        showlegend: false, margin: { l: 60, r: 16, t: 40, b: 60 },
+        title: { text: "θ on the plane of θ₀ and the reference models", font: { size: 14 } },
+        xaxis: Fig.axis("towards reference MAML (1 = there)"), yaxis: Fig.axis("towards reference baseline (1 = there)"),
+        showlegend: false, margin: { l: 60, r: 16, t: 40, b: 60 }, height: 420,
       });
     }
 
     function renderTable() {
       table.textContent = "";
-      table.createCaption().textContent = "Measured by each job (MSE on 1,000 new tasks, ± 95% interval)";
+      table.createCaption().textContent = "Measured by each job: MSE on 1,000 new tasks ± its 95% interval";
       const head = table.createTHead().insertRow();
       ["method", "state", "ms per meta-iteration", "MSE after 1 step", "after 10 steps", "memory (MiB)"].forEach((text) => {
         const th = document.createElement("th");
