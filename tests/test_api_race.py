@@ -3,6 +3,7 @@ and the default race trained by the warm-up and replayed from the cache."""
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import httpx
 import pytest
@@ -10,10 +11,13 @@ import torch
 from fastapi.testclient import TestClient
 
 from app.meta.checkpoint import load_checkpoint
+from app.meta.config import TrainConfig
 from app.meta.training import Training
 from app.settings import Settings
+from app.web.job_queue import JobManager
 from app.web.main import create_app
 from app.web.race import DEFAULT, METHODS, SEED, RaceRequest, race_configs, reference_file
+from app.web.streams import training_events
 from tests.conftest import server_settings, serving
 from tests.sse import stream
 
@@ -47,6 +51,18 @@ def test_every_method_draws_the_same_tasks_in_the_same_order():
             for name in ("xs", "ys", "xq", "yq"):
                 assert torch.equal(getattr(batch, name), getattr(batches[0], name))
                 assert torch.equal(getattr(peek, name), getattr(batch, name))
+
+
+@pytest.mark.slow
+def test_a_warm_run_is_cached_and_a_stopped_manager_stops_it():
+    manager = JobManager(partial(training_events, omniglot=None))
+    small = TrainConfig(steps=2, meta_batch=2, seed=7)
+    job = manager.warm(small)
+    assert job.status == "done" and manager.cache[small.model_dump_json()] is job
+    long = TrainConfig(steps=20_000, meta_batch=2, seed=8)
+    manager.stop()
+    stopped = manager.warm(long)
+    assert stopped.status == "cancelled" and long.model_dump_json() not in manager.cache
 
 
 def post(client, body):
