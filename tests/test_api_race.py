@@ -2,6 +2,7 @@
 and the default race trained by the warm-up and replayed from the cache."""
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -155,3 +156,19 @@ def test_the_warm_up_trains_the_default_race_and_it_replays_from_the_cache(tmp_p
             events = stream(base, job["events"])
             assert [list(e) for e in events] == json.loads(json.dumps(jobs.cache[key].events))
             assert events[-1][0] == "done" and events[-1][1]["steps"] == DEFAULT.steps
+
+
+@pytest.mark.slow
+def test_a_race_nobody_watches_is_cancelled(tmp_path):
+    with serving(server_settings(tmp_path)) as (base, app):
+        race = httpx.post(base + "/api/race", json={"steps": 2000}, timeout=120).json()["jobs"]
+        with ThreadPoolExecutor(
+            len(METHODS)
+        ) as pool:  # each watched for its first event, then left
+            list(pool.map(lambda job: stream(base, job["events"], stop_after="queued"), race[2:]))
+            list(pool.map(lambda job: stream(base, job["events"], stop_after="start"), race[:2]))
+        records = [app.state.jobs.get(job["id"]) for job in race]
+        deadline = time.monotonic() + 300  # seconds normally; generous for a busy machine
+        while not all(r.finished for r in records) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [r.status for r in records] == ["cancelled"] * len(METHODS)

@@ -5,7 +5,9 @@ of streams read from the start, so a late subscriber (or a reconnecting
 ``EventSource``) misses nothing. A job nobody watches is cancelled: one second
 after its last watcher leaves, or ``connect_grace`` seconds after it was created
 if nobody ever connected. Finished runs are cached by their configuration: the
-same configuration is answered by replaying the same events.
+same configuration is answered by replaying the same events. Several jobs can be admitted
+together or not at all (:meth:`JobManager.submit_all`), and a configuration can be run into the
+cache ahead of any request (:meth:`JobManager.warm`).
 """
 
 from __future__ import annotations
@@ -164,9 +166,10 @@ class JobManager:
     # internals
     def _submit(self, config: TrainConfig) -> Job:
         """:meth:`submit` under the lock: a replay of the cached run, or a new queued job."""
-        cached = self.cache.get(config.model_dump_json())
+        key = config.model_dump_json()
+        cached = self.cache.get(key)
         if cached is not None:
-            self.cache.move_to_end(config.model_dump_json())
+            self.cache.move_to_end(key)
             job = Job(uuid.uuid4().hex, config, list(cached.events), "done", result=cached.result)
             self._remember(job)
             return job

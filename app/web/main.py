@@ -50,6 +50,8 @@ def warm_up(jobs: JobManager, settings: Settings, warmed: threading.Event) -> No
     updates_api.warm_up()
     if settings.warm_race:
         for config in race_configs(DEFAULT):
+            if jobs.stopping.is_set():
+                break
             jobs.warm(config)
     warmed.set()
 
