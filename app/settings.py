@@ -39,6 +39,7 @@ class Settings:
     job_max_steps: int = 20_000
     omniglot_job_max_steps: int = 500
     job_abandon_seconds: float = 1.0
+    warm_race: bool = True
     omniglot_dir: Path = field(default_factory=default_omniglot_dir)
     omniglot_download: bool = True
     quiz_answers_per_minute: int = 60

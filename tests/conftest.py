@@ -75,8 +75,10 @@ def serving(settings: Settings):
 
 
 def server_settings(data_dir: Path, **changes) -> Settings:
-    """Settings for a test server: its own port and database, the shared Omniglot cache."""
-    return Settings(port=free_port(), data_dir=data_dir, **changes)
+    """Settings for a test server: its own port and database, the shared Omniglot cache; no
+    default race trained at start-up unless asked (``warm_race=True``), since it would take a
+    core from the tests for a minute or more."""
+    return Settings(port=free_port(), data_dir=data_dir, **({"warm_race": False} | changes))
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ import logging
 import os
 import socket
 import sys
-from functools import partial
 
 import torch
 
@@ -22,7 +21,7 @@ from app.web.celery_queue import TASK, celery_app
 from app.web.job_worker import JobWorker
 from app.web.main import LOG_FORMAT, warm_up
 from app.web.omniglot_source import OmniglotSource
-from app.web.streams import training_events
+from app.web.streams import job_runner
 
 
 def main(argv: list[str]) -> int:
@@ -46,8 +45,9 @@ def main(argv: list[str]) -> int:
     omniglot = OmniglotSource(settings)
     omniglot.start()
     warm_up()  # PyTorch's lazy imports, before the first job rather than during it
-    runner = partial(training_events, omniglot=omniglot.get)
-    worker = JobWorker(settings.redis_url, runner, settings.job_abandon_seconds)
+    worker = JobWorker(
+        settings.redis_url, job_runner(settings, omniglot.get), settings.job_abandon_seconds
+    )
     app = celery_app(settings.redis_url)
     app.task(name=TASK)(worker.run)
     app.worker_main(

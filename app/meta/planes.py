@@ -65,6 +65,20 @@ def random_plane(
     return Plane(flatten(detached(theta)), torch.stack([flatten(d0), flatten(d1)]), detached(theta))
 
 
+def landmark_plane(origin: Params, first: Params, second: Params) -> Plane:
+    """The plane through three parameter vectors: origin + x·(first − origin) + y·(second −
+    origin), so that (1, 0) is ``first`` and (0, 1) is ``second``.
+
+    Garipov, Izmailov, Podoprikhin, Vetrov & Wilson (NeurIPS 2018) view a network's loss on
+    the plane through three trained weight vectors; here the three are a run's start θ₀ and the
+    end points of two long reference runs from that θ₀, so that :func:`project` says how far
+    another run from θ₀ has gone towards each (as a combination of the two, least squares).
+    """
+    start = flatten(detached(origin))
+    ends = torch.stack([flatten(detached(first)), flatten(detached(second))])
+    return Plane(start, ends - start, detached(origin))
+
+
 def trajectory_matrix(snapshots: Sequence[Params]) -> torch.Tensor:
     """Flattened parameter snapshots as rows, shape (S, P)."""
     return torch.stack([flatten(detached(s)) for s in snapshots])

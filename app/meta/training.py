@@ -183,6 +183,15 @@ class Training:
         batch = self.sampler.sample(c.meta_batch, c.shots, c.queries, self.generator)
         return batch.like(next(iter(self.theta.values())))
 
+    def peek(self) -> TaskBatch:
+        """The meta-batch :meth:`sample` will draw next, without using it up: the generator's
+        state is put back afterwards, so the run's own stream is untouched."""
+        saved = self.generator.get_state()
+        try:
+            return self.sample()
+        finally:
+            self.generator.set_state(saved)
+
     def evaluate(self, tasks: int, split: str = "val") -> dict:
         """Sinusoids: MSE after fine-tuning. Omniglot: accuracy on ``tasks`` episodes of
         ``split`` (validation alphabets during training, ``test`` for the model card)."""

@@ -5,7 +5,9 @@ of streams read from the start, so a late subscriber (or a reconnecting
 ``EventSource``) misses nothing. A job nobody watches is cancelled: one second
 after its last watcher leaves, or ``connect_grace`` seconds after it was created
 if nobody ever connected. Finished runs are cached by their configuration: the
-same configuration is answered by replaying the same events.
+same configuration is answered by replaying the same events. Several jobs can be admitted
+together or not at all (:meth:`JobManager.submit_all`), and a configuration can be run into the
+cache ahead of any request (:meth:`JobManager.warm`).
 """
 
 from __future__ import annotations
@@ -110,27 +112,26 @@ class JobManager:
 
     # requests
     def submit(self, config: TrainConfig) -> Job:
-        key = config.model_dump_json()
         with self.lock:
-            cached = self.cache.get(key)
-            if cached is not None:
-                self.cache.move_to_end(key)
-                job = Job(
-                    uuid.uuid4().hex, config, list(cached.events), "done", result=cached.result
-                )
-                self._remember(job)
-                return job
-            job = Job(uuid.uuid4().hex, config)
-            try:
-                self.queue.put_nowait(job)
-            except queue.Full:
+            return self._submit(config)
+
+    def submit_all(self, configs: list[TrainConfig]) -> list[Job]:
+        """Submit every configuration or none: :class:`QueueFull` unless the queue has room
+        for all those the cache cannot answer at once (a race's jobs start together)."""
+        with self.lock:
+            needed = sum(c.model_dump_json() not in self.cache for c in configs)
+            if needed > self.queue.maxsize - self.queue.qsize():
                 self._release_abandoned()
-                try:
-                    self.queue.put_nowait(job)
-                except queue.Full:
-                    raise QueueFull from None
-            self._remember(job)
-            return job
+            if needed > self.queue.maxsize - self.queue.qsize():
+                raise QueueFull
+            return [self._submit(config) for config in configs]
+
+    def warm(self, config: TrainConfig) -> Job:
+        """Run ``config`` in the calling thread, outside the workers, and cache it: the warm-up
+        of a configuration the pages ask for first. It stops when the manager stops."""
+        job = Job(uuid.uuid4().hex, config, watchers=1)  # the server itself watches it
+        self._run(job)
+        return job
 
     def get(self, job_id: str) -> Job | None:
         with self.lock:
@@ -215,6 +216,27 @@ class JobManager:
             if self.abandoned(job):
                 self.cancel(job)
 
+    def _submit(self, config: TrainConfig) -> Job:
+        """:meth:`submit` under the lock: a replay of the cached run, or a new queued job."""
+        key = config.model_dump_json()
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.cache.move_to_end(key)
+            job = Job(uuid.uuid4().hex, config, list(cached.events), "done", result=cached.result)
+            self._remember(job)
+            return job
+        job = Job(uuid.uuid4().hex, config)
+        try:
+            self.queue.put_nowait(job)
+        except queue.Full:
+            self._release_abandoned()
+            try:
+                self.queue.put_nowait(job)
+            except queue.Full:
+                raise QueueFull from None
+        self._remember(job)
+        return job
+
     def _remember(self, job: Job) -> None:
         self.jobs[job.id] = job
         finished = [j for j in self.jobs.values() if j.finished and j is not job]
@@ -239,7 +261,7 @@ class JobManager:
         log.info("job %s started algo=%s steps=%d", job.id, job.config.algo, job.config.steps)
 
         def should_stop() -> bool:
-            return job.cancel.is_set() or self.abandoned(job)
+            return job.cancel.is_set() or self.stopping.is_set() or self.abandoned(job)
 
         try:
             for name, data in self.runner(job.config, should_stop):

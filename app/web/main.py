@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import asynccontextmanager
-from functools import partial
 
 import torch
 from fastapi import FastAPI
@@ -23,6 +22,7 @@ from app.web.api import landscape as landscape_api
 from app.web.api import navigation as navigation_api
 from app.web.api import omniglot as omniglot_api
 from app.web.api import quiz as quiz_api
+from app.web.api import race as race_api
 from app.web.api import sinusoid as sinusoid_api
 from app.web.api import updates as updates_api
 from app.web.api.errors import validation_handler
@@ -30,7 +30,8 @@ from app.web.classifiers import Classifiers
 from app.web.middleware import BodyLimit, RequestLog, SecurityHeaders
 from app.web.omniglot_source import OmniglotSource
 from app.web.quiz_tasks import TaskTokens
-from app.web.streams import training_events
+from app.web.race import DEFAULT, race_configs
+from app.web.streams import job_runner
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -43,16 +44,35 @@ def warm_up() -> None:
     updates_api.warm_up()
 
 
+def warm_up_server(jobs, settings: Settings, warmed: threading.Event) -> None:
+    """:func:`warm_up`, then, with ``warm_race``, run the comparison page's default race into
+    the jobs' cache, one job after the other outside the workers (it stops when the server
+    does; with ``MAML_REDIS_URL`` the first race asked for fills the shared cache instead).
+    ``warmed`` is set at the end."""
+    warm_up()
+    if settings.warm_race and not settings.redis_url:
+        for config in race_configs(DEFAULT):
+            if jobs.stopping.is_set():
+                break
+            jobs.warm(config)
+    warmed.set()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     torch.set_num_threads(settings.torch_threads)
     omniglot = OmniglotSource(settings)
-    manager = backends.job_manager(settings, partial(training_events, omniglot=omniglot.get))
+    manager = backends.job_manager(settings, job_runner(settings, omniglot.get))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        warming = threading.Thread(target=warm_up, name="warm-up", daemon=True)
+        warming = threading.Thread(
+            target=warm_up_server,
+            args=(manager, settings, app.state.warmed),
+            name="warm-up",
+            daemon=True,
+        )
         warming.start()
         app.state.omniglot.start()
         app.state.answers = backends.answer_store(settings)
@@ -67,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="MAML, explained", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.jobs = manager
+    app.state.warmed = threading.Event()  # set when the warm-up is over
     app.state.omniglot = omniglot
     for name, limiter in backends.rate_limiters(settings).items():
         setattr(app.state, f"{name}_limiter", limiter)
@@ -86,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(docs.router)  # /docs and /redoc, served from this server
     app.include_router(jobs_api.router)
+    app.include_router(race_api.router)
     app.include_router(sinusoid_api.router)
     app.include_router(quiz_api.router)
     app.include_router(omniglot_api.router)

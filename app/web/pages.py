@@ -33,6 +33,7 @@ from app.meta.config import TrainConfig
 from app.settings import Settings
 from app.web.assets import STATIC, Encoded, catalogue
 from app.web.job_limits import OMNIGLOT_WEB_ALGORITHMS
+from app.web.race import RaceRequest
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 REFERENCES_MARK = "<!--references-->"
@@ -112,6 +113,7 @@ def render(slug: str, settings: Settings) -> str:
         previous=PAGES[index - 1] if index > 0 else None,
         next=PAGES[index + 1] if index + 1 < len(PAGES) else None,
         train_fields=TrainConfig.model_json_schema()["properties"],
+        race_fields=RaceRequest.model_json_schema()["properties"],
         algorithms=list(ALGORITHMS.values()),
         job_max_steps=settings.job_max_steps,
         measured=measured_table(settings.models_dir),

@@ -117,6 +117,24 @@ class SharedJobs:
             raise Unavailable("the job queue") from None
         return SharedJob(self, job_id, config, "queued")
 
+    def submit_all(self, configs: list[TrainConfig]) -> list[SharedJob]:
+        """Every configuration or none (a race's jobs): :class:`QueueFull` when the shared
+        queue has no room for those the cache cannot answer; should other replicas fill it
+        meanwhile, the jobs already queued are cancelled and the whole is refused."""
+        texts = [config.model_dump_json() for config in configs]
+        needed = sum(self.client.get(records.cache_key(text)) is None for text in texts)
+        if needed > self.queue_length - self.client.zcard(records.WAITING):
+            raise QueueFull
+        jobs: list[SharedJob] = []
+        try:
+            for config in configs:
+                jobs.append(self.submit(config))
+        except QueueFull:
+            for job in jobs:
+                self.cancel(job)
+            raise
+        return jobs
+
     def replay(self, source: str, job_id: str, text: str) -> bool:
         """Copy the finished job ``source``'s events and result into a new finished job."""
         entries = self.client.xrange(records.job_key(source, "events"))

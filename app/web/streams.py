@@ -1,12 +1,14 @@
 """What a training job streams: engine events turned into JSON-ready ``(name, data)`` pairs.
 
-``progress`` about 200 times per run (step, meta-loss, and the evaluation MSE
-every tenth of the run), ``snapshot`` about 50 times (the probe task's
-prediction before and after fine-tuning, and the parameter trajectory so far
-projected to 2-D), ``landscape`` about 6 times (the meta-loss around the
-current parameters on two planes, with the path), then ``done`` with a summary.
-The trained parameters are passed on as a ``result`` pair, which the job keeps
-and never sends.
+``start`` with the configuration, the probe task and what the job measured before its first
+step (a fingerprint of its first meta-batch, and the memory autograd holds for one
+meta-gradient), ``progress`` about 200 times per run (step, meta-loss, seconds of training so
+far, and the evaluation MSE every tenth of the run), ``snapshot`` about 50 times (the probe
+task's prediction before and after fine-tuning, the parameter trajectory so far projected to
+2-D, and θ's place on the plane of the reference models when the server has them),
+``landscape`` about 6 times (the meta-loss around the current parameters on two planes, with
+the path), then ``done`` with a summary. The trained parameters are passed on as a ``result``
+pair, which the job keeps and never sends.
 
 A slow run also sends ``progress`` whenever a second has passed since the last one, and
 every long computation between two meta-iterations (a landscape, the final evaluation) is
@@ -17,13 +19,16 @@ final evaluation's tasks (:mod:`app.web.job_cost` bounds what each may cost).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 
 import torch
 
 from app.meta.adaptation_curves import finetune_curves
 from app.meta.config import TrainConfig
+from app.meta.cost import MB, Problem, peak_saved_bytes
 from app.meta.evaluation import (
     EVAL_SEED,
     QUERY_POINTS,
@@ -35,6 +40,8 @@ from app.meta.evaluation import (
 from app.meta.landscape import grid_axes
 from app.meta.params import Params, copied
 from app.meta.planes import (
+    Plane,
+    landmark_plane,
     pca_plane,
     plane_box,
     plane_losses,
@@ -42,11 +49,14 @@ from app.meta.planes import (
     random_plane,
     trajectory_matrix,
 )
+from app.meta.tasks.base import TaskBatch
 from app.meta.tasks.omniglot import Omniglot
 from app.meta.tasks.sinusoid import PROBE, SinusoidTasks, grid, probe_task, sinusoid
 from app.meta.training import Progress, Snapshot, Training, episodes
+from app.settings import Settings
 from app.web.job_queue import Cancelled
 from app.web.payloads import grid as rounded
+from app.web.race import reference_landmarks
 
 PROGRESS_EVENTS = 200
 SNAPSHOT_EVENTS = 50
@@ -64,6 +74,9 @@ LANDSCAPE_SEED = 11
 LANDSCAPE_POINTS = 15  # the grid is LANDSCAPE_POINTS × LANDSCAPE_POINTS, computed row by row
 PROGRESS_SECONDS = 1.0  # at most this long without a progress event while training
 EVAL_SLICE = 100  # tasks of the final evaluation between two looks at should_stop
+
+# The reference MAML and baseline θ for a run's configuration, or None (app.web.race)
+Landmarks = Callable[[TrainConfig], tuple[Params, Params] | None]
 
 
 def stopping(should_stop: Callable[[], bool]) -> None:
@@ -162,14 +175,39 @@ def validation(run: Training, count: int, should_stop: Callable[[], bool]) -> di
     }
 
 
+def fingerprint(batch: TaskBatch) -> str:
+    """A short SHA-256 of a meta-batch's numbers: equal for equal batches, so two jobs can
+    show that they train on the same tasks."""
+    digest = hashlib.sha256()
+    for tensor in (batch.xs, batch.ys, batch.xq, batch.yq):
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def first_batch(run: Training) -> dict:
+    """What a run measures before its first meta-iteration, on the batch it will draw first:
+    its fingerprint, and the peak memory autograd holds for one meta-gradient of the run's
+    algorithm there (:func:`app.meta.cost.peak_saved_bytes`, the cost figure's measure)."""
+    batch = run.peek()
+    problem = Problem(run.model, run.theta, batch)
+    return {
+        "first_batch": fingerprint(batch),
+        "memory_mb": round(peak_saved_bytes(run.config.algo, problem, run.hyper) / MB, 4),
+    }
+
+
 def training_events(
-    config: TrainConfig, should_stop: Callable[[], bool], omniglot: Callable[[], Omniglot]
+    config: TrainConfig,
+    should_stop: Callable[[], bool],
+    omniglot: Callable[[], Omniglot],
+    landmarks: Landmarks = lambda config: None,
 ) -> Iterator[tuple[str, dict]]:
-    """The stream of a sinusoid run, or of an Omniglot run on ``omniglot()``'s data."""
+    """The stream of a sinusoid run (with θ placed on the plane of ``landmarks(config)`` when
+    it gives two reference models), or of an Omniglot run on ``omniglot()``'s data."""
     if config.task == "omniglot":
         yield from omniglot_events(config, should_stop, omniglot())
     else:
-        yield from sinusoid_events(config, should_stop)
+        yield from sinusoid_events(config, should_stop, landmarks(config))
 
 
 def run_events(
@@ -206,6 +244,7 @@ def run_events(
                         "steps": steps,
                         "loss": round(loss, 5),
                         "step_ms": round(event.step_ms, 3),
+                        "seconds": round(event.seconds, 4),
                     },
                 )
             if event.step % eval_every == 0 or event.step == steps:
@@ -257,9 +296,13 @@ def omniglot_events(
 
 
 def sinusoid_events(
-    config: TrainConfig, should_stop: Callable[[], bool]
+    config: TrainConfig,
+    should_stop: Callable[[], bool],
+    landmarks: tuple[Params, Params] | None = None,
 ) -> Iterator[tuple[str, dict]]:
-    """``snapshot`` adds the probe task's predictions, and ``landscape`` events follow."""
+    """``snapshot`` adds the probe task's predictions and, given the reference models'
+    parameters, θ's coordinates on :func:`app.meta.planes.landmark_plane` through the run's
+    start and those two (``plane``); ``landscape`` events follow."""
     xs, ys = probe_task(config.shots)
     x = grid(GRID_POINTS)
     probe = {
@@ -267,22 +310,26 @@ def sinusoid_events(
         "target": rounded(sinusoid(x[:, 0], *PROBE)),
         "support": {"x": rounded(xs[:, 0]), "y": rounded(ys[:, 0])},
     }
-    yield "start", {"config": config.model_dump(), "steps": config.steps, "probe": probe}
     run = Training(config)
+    plane: Plane | None = landmark_plane(run.theta, *landmarks) if landmarks else None
+    yield (
+        "start",
+        {"config": config.model_dump(), "steps": config.steps, "probe": probe} | first_batch(run),
+    )
     tasks = run.sampler.sample(
         LANDSCAPE_TASKS, config.shots, config.shots, torch.Generator().manual_seed(LANDSCAPE_SEED)
     )
 
     def snapshot(event: Snapshot, trajectory: list, path: list[Params]):
         curves = finetune_curves(run.model, event.params, xs, ys, config.alpha, max(PROBE_STEPS), x)
-        yield (
-            "snapshot",
-            {
-                "step": event.step,
-                "predictions": {str(k): rounded(curves.predictions[k]) for k in PROBE_STEPS},
-                "trajectory": trajectory,
-            },
-        )
+        data = {
+            "step": event.step,
+            "predictions": {str(k): rounded(curves.predictions[k]) for k in PROBE_STEPS},
+            "trajectory": trajectory,
+        }
+        if plane:
+            data["plane"] = rounded(project(trajectory_matrix([event.params]), plane)[0], 6)
+        yield "snapshot", data
         if len(path) % LANDSCAPE_EVERY == 1 or event.step == config.steps:
             yield "landscape", landscape_event(run, path, tasks, event.step, should_stop)
 
@@ -299,4 +346,14 @@ def sinusoid_events(
     yield (
         "done",
         {"steps": config.steps, "seconds": round(run.seconds, 3), "loss": loss, "eval": evaluation},
+    )
+
+
+def job_runner(settings: Settings, omniglot: Callable[[], Omniglot]) -> Callable:
+    """:func:`training_events` as the job queue (or a worker) runs it: Omniglot data from
+    ``omniglot``, the race's shared plane from the reference models in ``settings.models_dir``."""
+    return partial(
+        training_events,
+        omniglot=omniglot,
+        landmarks=partial(reference_landmarks, settings.models_dir),
     )
