@@ -10,7 +10,9 @@ figure and mode, a fresh browser context (cold cache) loads the figure's page an
 figure is drawn and quiet; one warm-up drag (15 moves in 0.5 s), then the measured drag: 30
 pointer moves on a fixed 33 ms schedule, sent without waiting for the page (a real mouse does not
 wait for a busy page), then the button is released. A drag moves θ from where it is drawn (the
-figures' planes) or a slider's thumb along its track (the sliders' figures). The modes:
+figures' planes) or a slider's thumb along its track (the sliders' figures: FIGURES below). Not
+measured: the lab's live landscape, which follows a training stream, not the pointer, and placing
+points on the sinusoid figure, which is a click, not a drag. The modes:
 
 - ``moves``: the figures as they are (the kernel moves only what moved, ``static/js/common.js``);
 - ``full redraw``, the baseline: the same page, every update drawn in full by ``Plotly.react``

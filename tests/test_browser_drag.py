@@ -2,9 +2,9 @@
 
 The drag sends its moves in quick succession; the figure coalesces them to animation frames and
 keeps one request in flight (static/js/common.js). Once every request has been answered, the
-drawn θ and what hangs on it (arrows, φ, paths) must be the API's answer for that θ, and the loss
-surface under them must not have been redrawn. How fast that happens is bench/drag_browser.py's
-business, never a test's.
+drawn θ and what hangs on it (arrows, φ, paths) must be the API's answer for that θ, that θ must
+have been asked for once (not again on release), and the loss surface must not have been
+redrawn. How fast that happens is bench/drag_browser.py's business, never a test's.
 """
 
 import httpx
@@ -12,12 +12,14 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-# Counts the page's requests that have not been answered yet.
+# Counts the page's requests that have not been answered yet, and keeps what each one sent.
 PENDING = """
 window.__pending = 0;
+window.__sent = [];
 const send = window.fetch;
 window.fetch = function (...args) {
   window.__pending += 1;
+  window.__sent.push([String(args[0]), args[1] && args[1].body ? JSON.parse(args[1].body) : null]);
   return send.apply(this, args).finally(() => { window.__pending -= 1; });
 };
 """
@@ -75,7 +77,7 @@ def named(traces, prefix):
     return next(t for t in traces if t["name"] and t["name"].startswith(prefix))
 
 
-def dragged(live_server, page, slug, plot, ready, end):
+def dragged(live_server, page, slug, plot, ready, end, route):
     """Open the page, drag θ on plot to end (fractions of its area): the settled traces, and θ."""
     page.add_init_script(script=PENDING)
     page.goto(f"{live_server}/{slug}", wait_until="networkidle")
@@ -94,6 +96,9 @@ def dragged(live_server, page, slug, plot, ready, end):
     theta = [theta["x"][0], theta["y"][0]]
     assert theta != [named(before, "θ")["x"][0], named(before, "θ")["y"][0]]
     assert page.evaluate("() => window.__heatmapChanges") == 0  # the surface was not redrawn
+    sent = page.evaluate("() => window.__sent")
+    final = [body for url, body in sent if url == route and body["theta"] == theta]
+    assert len(final) == 1  # the final θ was asked for once, not again on release
     assert page.errors == []
     return after, theta
 
@@ -106,7 +111,9 @@ def api(live_server, route, body):
 
 def test_update_directions_show_the_api_answer_for_the_final_theta(live_server, page):
     plot = "[data-figure=update-directions] [data-plot=directions]"
-    after, theta = dragged(live_server, page, "comparison", plot, "MAML", (0.25, 0.75))
+    after, theta = dragged(
+        live_server, page, "comparison", plot, "MAML", (0.25, 0.75), "/api/updates"
+    )
     body = {"theta": theta, "alpha": 0.1, "inner_steps": 1, "lam": 10, "baseline": True}
     updates = api(live_server, "/api/updates", body)
     for name, key in (
@@ -125,7 +132,9 @@ def test_update_directions_show_the_api_answer_for_the_final_theta(live_server, 
 
 def test_two_tasks_show_the_api_answer_for_the_final_theta(live_server, page):
     plot = "[data-figure=two-tasks] [data-plot=task][data-task='0']"
-    after, theta = dragged(live_server, page, "maml", plot, "inner step", (0.3, 0.7))
+    after, theta = dragged(
+        live_server, page, "maml", plot, "inner step", (0.3, 0.7), "/api/landscape/two-tasks"
+    )
     answer = api(live_server, "/api/landscape/two-tasks", {"theta": theta, "alpha": 0.3})
     step = named(after, "inner step")
     assert step["x"][:2] == pytest.approx([theta[0], answer["phi"][0][0]], abs=1e-9)
@@ -134,7 +143,9 @@ def test_two_tasks_show_the_api_answer_for_the_final_theta(live_server, page):
 
 def test_reptile_path_shows_the_api_answer_for_the_final_theta(live_server, page):
     plot = "[data-figure=reptile-path] [data-plot=paths]"
-    after, theta = dragged(live_server, page, "reptile", plot, "task 1", (0.8, 0.25))
+    after, theta = dragged(
+        live_server, page, "reptile", plot, "task 1", (0.8, 0.25), "/api/landscape/reptile"
+    )
     body = {"theta": theta, "inner_steps": 5, "beta": 0.5, "alpha": 0.2}
     answer = api(live_server, "/api/landscape/reptile", body)
     for i in (0, 1):
@@ -147,7 +158,9 @@ def test_reptile_path_shows_the_api_answer_for_the_final_theta(live_server, page
 
 def test_imaml_landscape_shows_the_api_answer_for_the_final_theta(live_server, page):
     plot = "[data-figure=imaml-landscape] [data-plot=loss]"
-    after, theta = dragged(live_server, page, "imaml", plot, "φ*", (0.7, 0.3))
+    after, theta = dragged(
+        live_server, page, "imaml", plot, "φ*", (0.7, 0.3), "/api/landscape/imaml"
+    )
     answer = api(live_server, "/api/landscape/imaml", {"theta": theta, "lam": 1, "task": 1})
     phi = named(after, "φ*")
     assert [phi["x"][0], phi["y"][0]] == pytest.approx(answer["phi"][0], abs=1e-9)
