@@ -49,6 +49,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import async_playwright
 from serving import serving
 
@@ -89,7 +90,8 @@ FIGURES = [
     Figure("imaml-cg", "imaml", "input[name=damping]", ("task 1",)),
     Figure("fomaml-quadratic", "fomaml", "input[name=c]", ("g<sub>MAML</sub>",)),
     Figure("accumulated-landscape", "maml", "input[name=m]", ("minimum of F",)),
-    Figure("sinusoid-finetune", "maml", "input[name=step]", ("after",), warm=0.1),
+    # the trace was "after k steps" until the title took the step count (--compare an older server)
+    Figure("sinusoid-finetune", "maml", "input[name=step]", ("fine-tuned", "after"), warm=0.1),
     Figure("omniglot-adaptation", "maml", "input[name=step]", ("φ",), warm=0.2),
 ]
 
@@ -306,13 +308,18 @@ async def run(args: argparse.Namespace, base: str) -> None:
             for r in range(args.rounds):
                 for figure in figures:
                     for mode, url, full_redraw in modes:
-                        row = await one(browser, url, figure, full_redraw)
+                        label = f"round {r} {figure.name:<22} {mode:<11}"
+                        try:
+                            row = await one(browser, url, figure, full_redraw)
+                        except PlaywrightError as error:  # a page that never got ready: next one
+                            print(f"{label} failed: {str(error).splitlines()[0]}", flush=True)
+                            continue
                         results.setdefault((figure.name, mode), []).append(row)
-                        print(f"round {r} {figure.name:<22} {mode:<11} {line(row)}", flush=True)
+                        print(f"{label} {line(row)}", flush=True)
                         if args.out:
-                            out.write(
-                                json.dumps(dict(row, round=r, figure=figure.name, mode=mode)) + "\n"
-                            )
+                            row = dict(row, round=r, figure=figure.name, mode=mode)
+                            out.write(json.dumps(row) + "\n")
+                            out.flush()
             await browser.close()
     print(f"\nmedians over {args.rounds} rounds; targets: {TARGETS}\n")
     print(table(results, [m for m, _, _ in modes]))

@@ -12,7 +12,8 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-# Counts the page's requests that have not been answered yet, and keeps what each one sent.
+# Counts the page's requests whose answer has not been read yet (the figures read every answer with
+# response.json()), and keeps what each one sent.
 PENDING = """
 window.__pending = 0;
 window.__sent = [];
@@ -20,7 +21,11 @@ const send = window.fetch;
 window.fetch = function (...args) {
   window.__pending += 1;
   window.__sent.push([String(args[0]), args[1] && args[1].body ? JSON.parse(args[1].body) : null]);
-  return send.apply(this, args).finally(() => { window.__pending -= 1; });
+  return send.apply(this, args).then((response) => {
+    const read = response.json.bind(response);
+    response.json = () => read().finally(() => { window.__pending -= 1; });
+    return response;
+  }, (error) => { window.__pending -= 1; throw error; });
 };
 """
 # Records changes to a plot's heatmaps from now on.
