@@ -5,7 +5,8 @@ Starts the real app (``uvicorn --factory app.web.main:create_app``) on a free lo
 - **drag routes** (/api/updates, /api/landscape/two-tasks, /reptile, /imaml, /imaml-cg):
   the HTTP round trip of a fresh θ each time (never a cache hit), as a reader's drag
   sends them; median and 90th percentile, against the target of 150 ms from request to
-  redrawn arrows (the redraw itself is timed in the browser with ``--browser``);
+  redrawn arrows (the redraw itself, and how the figures follow a drag in Chromium, is
+  ``bench/drag_browser.py``);
 - **grid routes** (/api/landscape/toy with m = 0…20 and m = 0, /quadratic, /imaml's
   61×61 surface): the round trip with a fresh α or θ (computed, not cached), and the
   cached answer;
@@ -18,21 +19,19 @@ Starts the real app (``uvicorn --factory app.web.main:create_app``) on a free lo
 
 The toy grid itself (101×101, m = 0…20) is also timed in-process (target ≤ 100 ms).
 
-    python bench/drag.py [--repeats 15] [--loop-points 200] [--browser]
+    python bench/drag.py [--repeats 15] [--loop-points 200]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 
 import httpx
 import torch
+from serving import serving
 
 from app.meta import landscape, landscape_views, toy
 from app.meta.algorithms import ALGORITHMS, Hyper, per_task_loop
@@ -40,14 +39,6 @@ from app.meta.params import flatten, leaves
 
 TARGET_DRAG_MS = 150
 TARGET_GRID_MS = 100
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -183,66 +174,10 @@ def report(name: str, times: list[float], loop_ms: float | None, target: float |
     print(f"  {name:<44} {median:7.1f} ms  p90 {p90:7.1f} ms   loop {loop}  {ratio}{verdict}")
 
 
-def browser_redraw(base: str, repeats: int) -> None:
-    """Pointer move → request → Plotly redraw of the arrows, in Chromium, per drag figure."""
-    import shutil
-
-    from playwright.sync_api import sync_playwright
-
-    figures = [
-        ("maml", "[data-figure=two-tasks] [data-plot=task][data-task='0']", "inner step"),
-        ("reptile", "[data-figure=reptile-path] [data-plot=paths]", "task 1"),
-        ("imaml", "[data-figure=imaml-landscape] [data-plot=regularised]", "task's pull"),
-        ("comparison", "[data-figure=update-directions] [data-plot=directions]", "MAML"),
-    ]
-    measure = """async ([sel, prefix, fx, fy]) => {
-      const plot = document.querySelector(sel);
-      const area = plot.querySelector('.nsewdrag').getBoundingClientRect();
-      const named = () => plot.data.find((t) => t.name && t.name.startsWith(prefix));
-      const trace = () => JSON.stringify(named().x);
-      const before = trace();
-      const x = area.left + fx * area.width, y = area.top + fy * area.height;
-      const start = performance.now();
-      const opts = { bubbles: true, clientX: x, clientY: y, pointerId: 1, button: 0 };
-      plot.dispatchEvent(new PointerEvent('pointerdown', opts));
-      plot.dispatchEvent(new PointerEvent('pointerup', opts));
-      while (trace() === before) {
-        if (performance.now() - start > 5000) return null;
-        await new Promise((r) => requestAnimationFrame(r));
-      }
-      return performance.now() - start;
-    }"""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=shutil.which("chromium"), args=["--headless", "--no-sandbox"]
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        print(f"browser: pointer down → redrawn arrows (median of {repeats}; target ≤ 150 ms)")
-        for slug, selector, prefix in figures:
-            page.goto(f"{base}/{slug}", wait_until="networkidle")
-            page.wait_for_function(
-                "([sel, p]) => { const e = document.querySelector(sel); return e && e.data &&"
-                " e.data.some((t) => t.name && t.name.startsWith(p)); }",
-                arg=[selector, prefix],
-                timeout=30000,
-            )
-            page.locator(selector).scroll_into_view_if_needed()
-            times = []
-            for i in range(repeats):
-                fx, fy = 0.2 + 0.6 * ((i * 7) % 11) / 10, 0.25 + 0.5 * ((i * 3) % 7) / 6
-                ms = page.evaluate(measure, [selector, prefix, fx, fy])
-                if ms is not None:
-                    times.append(ms)
-                page.wait_for_timeout(500)  # let the figure settle (and the one it feeds)
-            report(f"{slug}: {selector.split(']')[0][1:]}", times, None, TARGET_DRAG_MS)
-        browser.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--loop-points", type=int, default=200)
-    parser.add_argument("--browser", action="store_true", help="also time the redraw in Chromium")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -292,107 +227,88 @@ def main() -> None:
     for name, ms in loops.items():
         print(f"  {name:<12} {ms:10.1f} ms")
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "app.web.main:create_app",
-         "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, "MAML_LOG_LEVEL": "warning"},
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with httpx.Client(base_url=base, timeout=60) as client:
-            for _ in range(300):
-                try:
-                    client.get("/healthz")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            n = args.repeats
-            # the first calls pay one-time costs (torch.func, autograd): the app's warm-up
-            for url, body in (
-                ("/api/updates", {"theta": [0, 0]}),
-                ("/api/landscape/imaml", {"theta": [0, 0]}),
-                ("/api/landscape/imaml-cg", {"theta": [0, 0]}),
-                ("/api/landscape/reptile", {"theta": [0, 0]}),
-                ("/api/landscape/toy", {"n": 11}),
-            ):
-                client.post(url, json=body).raise_for_status()
+    with serving() as base, httpx.Client(base_url=base, timeout=60) as client:
+        n = args.repeats
+        # the first calls pay one-time costs (torch.func, autograd): the app's warm-up
+        for url, body in (
+            ("/api/updates", {"theta": [0, 0]}),
+            ("/api/landscape/imaml", {"theta": [0, 0]}),
+            ("/api/landscape/imaml-cg", {"theta": [0, 0]}),
+            ("/api/landscape/reptile", {"theta": [0, 0]}),
+            ("/api/landscape/toy", {"n": 11}),
+        ):
+            client.post(url, json=body).raise_for_status()
 
-            print(
-                f"HTTP drag routes, fresh θ each time (median of {n}; target ≤ "
-                f"{TARGET_DRAG_MS} ms incl. redraw)"
-            )
-            for label, extra, start in (
-                ("figure's defaults: k = 1, λ = 10", {"lam": 10.0}, 0),
-                ("λ = 1", {"lam": 1.0}, 50),
-                ("k = 10, λ = 10", {"inner_steps": 10, "lam": 10.0}, 100),
-            ):
-                report(
-                    f"POST /api/updates ({label})",
-                    round_trips(client, "/api/updates", drag_bodies(extra, n, start)),
-                    loops["directions"] if start == 0 else None,
-                    TARGET_DRAG_MS,
-                )
+        print(
+            f"HTTP drag routes, fresh θ each time (median of {n}; target ≤ "
+            f"{TARGET_DRAG_MS} ms incl. redraw)"
+        )
+        for label, extra, start in (
+            ("figure's defaults: k = 1, λ = 10", {"lam": 10.0}, 0),
+            ("λ = 1", {"lam": 1.0}, 50),
+            ("k = 10, λ = 10", {"inner_steps": 10, "lam": 10.0}, 100),
+        ):
             report(
-                "POST /api/landscape/two-tasks",
-                round_trips(client, "/api/landscape/two-tasks", drag_bodies({}, n)),
-                None,
+                f"POST /api/updates ({label})",
+                round_trips(client, "/api/updates", drag_bodies(extra, n, start)),
+                loops["directions"] if start == 0 else None,
                 TARGET_DRAG_MS,
             )
+        report(
+            "POST /api/landscape/two-tasks",
+            round_trips(client, "/api/landscape/two-tasks", drag_bodies({}, n)),
+            None,
+            TARGET_DRAG_MS,
+        )
+        report(
+            "POST /api/landscape/reptile (k = 10)",
+            round_trips(client, "/api/landscape/reptile", drag_bodies({"inner_steps": 10}, n)),
+            None,
+            TARGET_DRAG_MS,
+        )
+        for lam in (1.0, 0.1):
             report(
-                "POST /api/landscape/reptile (k = 10)",
-                round_trips(client, "/api/landscape/reptile", drag_bodies({"inner_steps": 10}, n)),
-                None,
+                f"POST /api/landscape/imaml (61², λ = {lam})",
+                round_trips(client, "/api/landscape/imaml", drag_bodies({"lam": lam}, n)),
+                loops["proximal"],
                 TARGET_DRAG_MS,
             )
-            for lam in (1.0, 0.1):
-                report(
-                    f"POST /api/landscape/imaml (61², λ = {lam})",
-                    round_trips(client, "/api/landscape/imaml", drag_bodies({"lam": lam}, n)),
-                    loops["proximal"],
-                    TARGET_DRAG_MS,
-                )
-            report(
-                "POST /api/landscape/imaml-cg (λ = 1)",
-                round_trips(client, "/api/landscape/imaml-cg", drag_bodies({}, n)),
-                None,
-                TARGET_DRAG_MS,
-            )
+        report(
+            "POST /api/landscape/imaml-cg (λ = 1)",
+            round_trips(client, "/api/landscape/imaml-cg", drag_bodies({}, n)),
+            None,
+            TARGET_DRAG_MS,
+        )
 
-            print("HTTP grid routes, computed (fresh α or C) and cached")
-            fresh = [{"n": 101, "max_steps": 20, "alpha": round(0.1 + 0.001 * i, 3)}
-                     for i in range(1, 6)]  # fmt: skip
-            report(
-                "POST /api/landscape/toy 101², m = 0…20",
-                round_trips(client, "/api/landscape/toy", fresh),
-                loops["toy20"],
-                None,
-            )
-            report(
-                "  … cached",
-                round_trips(client, "/api/landscape/toy", [fresh[0]] * n),
-                loops["toy20"],
-                None,
-            )
-            fresh0 = [dict(b, max_steps=0) for b in fresh]
-            report(
-                "POST /api/landscape/toy 101², m = 0",
-                round_trips(client, "/api/landscape/toy", fresh0),
-                loops["toy0"],
-                None,
-            )
-            quads = [{"a": round(1 + 0.05 * i, 2), "b": 0.5, "c": 2.0} for i in range(1, n + 1)]
-            report(
-                "POST /api/landscape/quadratic 15² + 61²",
-                round_trips(client, "/api/landscape/quadratic", quads),
-                loops["quadratic"],
-                TARGET_DRAG_MS,
-            )
-        if args.browser:
-            browser_redraw(base, n)
-    finally:
-        server.terminate()
-        server.wait(10)
+        print("HTTP grid routes, computed (fresh α or C) and cached")
+        fresh = [{"n": 101, "max_steps": 20, "alpha": round(0.1 + 0.001 * i, 3)}
+                 for i in range(1, 6)]  # fmt: skip
+        report(
+            "POST /api/landscape/toy 101², m = 0…20",
+            round_trips(client, "/api/landscape/toy", fresh),
+            loops["toy20"],
+            None,
+        )
+        report(
+            "  … cached",
+            round_trips(client, "/api/landscape/toy", [fresh[0]] * n),
+            loops["toy20"],
+            None,
+        )
+        fresh0 = [dict(b, max_steps=0) for b in fresh]
+        report(
+            "POST /api/landscape/toy 101², m = 0",
+            round_trips(client, "/api/landscape/toy", fresh0),
+            loops["toy0"],
+            None,
+        )
+        quads = [{"a": round(1 + 0.05 * i, 2), "b": 0.5, "c": 2.0} for i in range(1, n + 1)]
+        report(
+            "POST /api/landscape/quadratic 15² + 61²",
+            round_trips(client, "/api/landscape/quadratic", quads),
+            loops["quadratic"],
+            TARGET_DRAG_MS,
+        )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,16 @@ def test_clicking_adds_points_and_the_fine_tuning_follows(live_server, page):
     after_one = before[2]["y"]
     figure.locator("input[name=step]").fill("10")
     figure.locator("input[name=step]").dispatch_event("input")
-    after_ten = panel_traces(page, 1)[2]["y"]
-    assert after_ten != after_one
+    page.wait_for_function(  # the slider redraws on the next animation frame
+        "y => JSON.stringify(Array.from(document.querySelectorAll("
+        "'[data-figure=sinusoid-finetune] [data-plot=panel]')[1].data[2].y)) !== JSON.stringify(y)",
+        arg=after_one,
+        timeout=PATIENCE,
+    )
+    assert "after 10 steps" in page.evaluate(
+        "() => document.querySelectorAll('[data-figure=sinusoid-finetune] [data-plot=panel]')[1]"
+        ".layout.title.text"
+    )
     assert page.errors == []
 
 

@@ -13,6 +13,14 @@
    fig.play(last, ms, show) / fig.stop() to step through an animation, and fig.redraw(render) to
    draw again when the window is resized.
 
+   Following the pointer: a figure's render() may run on every frame of a drag, because drawing
+   (Fig.draw, Fig.drawPlane) redraws only what changed since the last drawing: moving traces (θ,
+   arrows, paths) move without the loss surface, axes or legend being drawn again (see paint).
+   Pointer moves (Fig.onPlotDrag, Fig.dragTheta) and slider changes (fig.slider) reach the figure at
+   most once an animation frame, the latest; fig.request keeps one request in flight, the latest
+   waiting, and does not send the same body twice in a row. So θ follows the pointer every frame
+   and what the server computes for it follows as fast as the server answers.
+
    Requests: Fig.json(url) is a GET, Fig.json(url, body) a POST of JSON, Fig.json(url, body, method)
    any other method. Each resolves to the parsed answer or rejects with an Error whose message is
    the server's own (and whose .status is the HTTP status).
@@ -96,25 +104,35 @@ window.Fig = (function () {
       status: (text) => status(statusLine, text, false),
       fail: (error, prefix) => status(statusLine, (prefix ? `${prefix}: ` : "") + (error && error.message ? error.message : String(error)), true),
       /* A throttled request (see latest): body() is built when the request leaves, done(answer, body)
-         runs on success and clears the status line; a failure goes to the status line. */
-      request: (url, body, done) => latest(async () => {
-        const sent = body();
-        try {
-          const answer = await json(url, sent);
-          fig.status("");
-          done(answer, sent);
-        } catch (error) {
-          fig.fail(error);
-        }
-      }),
+         runs on success and clears the status line; a failure goes to the status line. A body equal
+         to the one last sent (a drag's release where its last move was) is not sent again, unless
+         that request failed. */
+      request: (url, body, done) => {
+        let last = null;
+        return latest(async () => {
+          const sent = body();
+          const key = JSON.stringify(sent);
+          if (key === last) return;
+          last = key;
+          try {
+            const answer = await json(url, sent);
+            fig.status("");
+            done(answer, sent);
+          } catch (error) {
+            last = null;
+            fig.fail(error);
+          }
+        });
+      },
       /* A range input and its <output data-out=name>: change(value) with read(input's string), the
-         output showing show(value). Returns the input. */
+         output showing show(value) at once and change running once a frame at most. Returns the input. */
       slider: (name, read, show, change) => {
         const input = fig.$(`input[name=${name}]`);
+        const changed = frame(change);
         input.addEventListener("input", () => {
           const value = read(input.value);
           fig.$(`[data-out=${name}]`).textContent = show(value);
-          change(value);
+          changed(value);
         });
         return input;
       },
@@ -171,7 +189,68 @@ window.Fig = (function () {
       const rows = legendRows(legendItems(traces), (element.clientWidth || 400) - 16);
       full.margin = Object.assign({}, full.margin, { b: 60 + 21 * rows });
     }
-    return Plotly.react(element, traces, full, config);
+    return paint(element, traces, full);
+  }
+
+  /* Redraw only what changed. A figure draws everything each time (render() builds every trace), but
+     while the reader drags or slides, most of it stays as it was: the loss surface, the axes, the
+     legend. When, since the last drawing of this element, only the x and y of some scatter or bar
+     traces changed (θ, arrows, paths, bars) and perhaps the title, those traces move with
+     Plotly.animate without a redraw (no other trace is computed or drawn again) and the title with
+     Plotly.relayout; anything else is drawn in full by Plotly.react. Moving needs fixed axes (a
+     range or categories): an autoranged axis may have to grow. */
+  const MOVE = { mode: "immediate", transition: { duration: 0 }, frame: { duration: 0, redraw: false } };
+  const MOVABLE = new Set(["scatter", "bar"]);  // the trace types Plotly animates in this bundle
+  function paint(element, traces, full) {
+    const before = element.__painted;
+    const change = before && changes(before, traces, full);
+    const now = { traces: structuredClone(traces), layout: structuredClone(full), moving: change ? before.moving : new Map(), count: change ? before.count : 0 };
+    element.__painted = now;
+    if (!change) return Plotly.react(element, traces, full, config);
+    const moves = [];
+    if (change.title) moves.push(Plotly.relayout(element, { title: full.title || { text: "" } }));
+    /* A move that a newer one cuts short (mode "immediate") never lands and rejects its promise, so
+       until a trace's latest move has landed, every later move carries that trace too. */
+    const indices = [...new Set([...change.traces, ...now.moving.keys()])];
+    if (indices.length) {
+      const id = ++now.count;
+      indices.forEach((i) => now.moving.set(i, id));
+      const landed = () => indices.forEach((i) => { if (now.moving.get(i) === id) now.moving.delete(i); });
+      const moved = { data: indices.map((i) => ({ x: traces[i].x, y: traces[i].y })), traces: indices };
+      moves.push(Plotly.animate(element, moved, MOVE).then(landed, (error) => { if (error) throw error; }));
+    }
+    return Promise.all(moves).then(() => element);
+  }
+
+  /* What changed from the drawing before: { traces: indices whose x or y moved, title: true/false },
+     or null when it has to be drawn in full. */
+  function changes(before, traces, full) {
+    if (before.traces.length !== traces.length) return null;
+    const { title: oldTitle, ...oldLayout } = before.layout;
+    const { title, ...layout } = full;
+    const axes = Object.keys(layout).filter((key) => /^[xy]axis\d*$/.test(key));
+    if (!axes.every((key) => Array.isArray(layout[key].range) || layout[key].type === "category")) return null;
+    if (!same(oldLayout, layout)) return null;
+    const moved = [];
+    for (let i = 0; i < traces.length; i++) {
+      const { x: oldX, y: oldY, ...old } = before.traces[i];
+      const { x, y, ...rest } = traces[i];
+      if (!same(old, rest)) return null;
+      if (same(oldX, x) && same(oldY, y)) continue;
+      if (!MOVABLE.has(rest.type || "scatter")) return null;
+      moved.push(i);
+    }
+    return { traces: moved, title: !same(oldTitle, title) };
+  }
+
+  /* Deep equality of plain data (numbers, strings, arrays, objects). */
+  function same(a, b) {
+    if (a === b) return true;
+    if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return Number.isNaN(a) && Number.isNaN(b);
+    if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((v, i) => same(v, b[i]));
+    if (Array.isArray(b)) return false;
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((key) => Object.prototype.hasOwnProperty.call(b, key) && same(a[key], b[key]));
   }
 
   /* Data coordinates of a click anywhere inside a plot's axes (Plotly only reports clicks on points). */
@@ -195,10 +274,13 @@ window.Fig = (function () {
 
   /* Dragging a point on a plot: pointer events on the plot's drag layer (.nsewdrag), turned into data
      coordinates clamped to the axes' ranges. handler(x, y, phase) with phase "start", "move" or "end".
+     Moves are coalesced to the next animation frame: however fast the pointer sends them, the handler
+     sees at most one move a frame, the latest (and a release first hands over a move still waiting).
      Touch drags inside the axes move the point instead of scrolling (CSS touch-action on .drag-plot). */
   function onPlotDrag(element, handler) {
     element.classList.add("drag-plot");
     let dragging = false;
+    const move = frame((at) => handler(at.x, at.y, "move"));
     function toData(event) {
       const full = element._fullLayout;
       const area = element.querySelector(".nsewdrag");
@@ -224,16 +306,35 @@ window.Fig = (function () {
     element.addEventListener("pointermove", (event) => {
       if (!dragging) return;
       const at = toData(event);
-      if (at) handler(at.x, at.y, "move");
+      if (at) move(at);
     });
     const stop = (event) => {
       if (!dragging) return;
       dragging = false;
+      move.flush();
       const at = toData(event);
       if (at) handler(at.x, at.y, "end");
     };
     element.addEventListener("pointerup", stop);
     element.addEventListener("pointercancel", stop);
+  }
+
+  /* Coalesce calls to the next animation frame: run(arg) as often as it comes, task(latest arg) once a
+     frame; run.flush() runs a waiting call now. */
+  function frame(task) {
+    let waiting = false, arg = null, id = 0;
+    function fire() {
+      if (!waiting) return;
+      waiting = false;
+      cancelAnimationFrame(id);
+      task(arg);
+    }
+    function run(next) {
+      arg = next;
+      if (!waiting) { waiting = true; id = requestAnimationFrame(fire); }
+    }
+    run.flush = fire;
+    return run;
   }
 
   /* Throttle requests: at most one in flight; while one runs, only the latest call waits to run next.
@@ -398,9 +499,10 @@ window.Fig = (function () {
       hovertemplate: "θ = (%{x:.3f}, %{y:.3f})<extra></extra>",
     };
   }
-  /* Drag θ on each of these plots: move([w₀, w₁], phase) with phase "start", "move" or "end". */
+  /* Drag θ on each of these plots: move([w₀, w₁], phase) with phase "start", "move" or "end", θ rounded
+     as the figures send it (round3), so that the θ drawn is the θ computed. */
   function dragTheta(plots, move) {
-    [].concat(plots).forEach((plot) => onPlotDrag(plot, (x, y, phase) => move([x, y], phase)));
+    [].concat(plots).forEach((plot) => onPlotDrag(plot, (x, y, phase) => move([round3(x), round3(y)], phase)));
   }
   function optimaTrace(points, name, extra) {
     return Object.assign({

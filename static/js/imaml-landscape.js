@@ -12,7 +12,7 @@
     const lossPlot = fig.$("[data-plot=loss]");
     const regPlot = fig.$("[data-plot=regularised]");
     const readout = fig.$("[data-readout]");
-    const state = { theta: START.slice(), lam: 1, task: 1, toy: null, result: null, dragging: false };
+    const state = { theta: START.slice(), lam: 1, task: 1, toy: null, result: null };
 
     function common(r, t) {
       const traces = [];
@@ -47,8 +47,7 @@
         Fig.drawPlane(lossPlot, left, layout(`Task ${state.task}: support loss`));
         return;
       }
-      const reg = Fig.logColor(r.regularised, FLOOR);
-      const [lo, hi] = Fig.extent(reg);
+      const [lo, hi] = Fig.extent(r.reg);
       const g = r.task_gradient[t], p = r.proximal_gradient[t], phi = r.phi[t];
       const size = Math.hypot(g[0], g[1]);
       const scale = size > 0 ? FORCE_LENGTH / size : 0;  // both forces at one display scale
@@ -60,12 +59,17 @@
         mode: "lines", name: f.name, line: { color: f.color, width: 3.5 }, hoverinfo: "skip",
       }));
       const right = [
-        Fig.lossHeatmap({ xs: r.xs, ys: r.ys, z: reg, zmin: lo, zmax: hi }, `L<sup>S</sup>(φ) + λ/2 ‖φ − θ‖², λ = ${Fig.fmt(r.lam, 2)}`, "regularised objective"),
+        Fig.lossHeatmap({ xs: r.xs, ys: r.ys, z: r.reg, zmin: lo, zmax: hi }, `L<sup>S</sup>(φ) + λ/2 ‖φ − θ‖², λ = ${Fig.fmt(r.lam, 2)}`, "regularised objective"),
       ].concat(common(r, t), forces);
       const items = Fig.legendItems(right);  // the same legend height on both panels keeps them aligned
       Fig.drawPlane(lossPlot, left, layout(`Task ${state.task}: support loss`), { items });
       Fig.drawPlane(regPlot, right, layout("Regularised inner objective"), { items });
+    }
 
+    function showReadout(r) {
+      const t = r.task - 1;
+      const g = r.task_gradient[t], p = r.proximal_gradient[t], phi = r.phi[t];
+      const size = Math.hypot(g[0], g[1]);
       const spring = Math.hypot(p[0], p[1]);
       const unsolved = r.residual_norm[t] > 0.05 * Math.max(size, spring, 1e-3);
       readout.textContent =
@@ -76,26 +80,29 @@
 
     const request = fig.request("/api/landscape/imaml",
       () => ({ theta: state.theta.map(Fig.round3), lam: state.lam, task: state.task }),
-      (result, sent) => {
-        state.result = result;
+      (result) => {
+        state.result = { ...result, reg: Fig.logColor(result.regularised, FLOOR) };
         render();
-        // the CG figure below follows, once a drag ends (so a drag redraws two plots, not four)
-        if (!state.dragging) Fig.emit("imaml-theta", { theta: sent.theta, lam: sent.lam });
+        showReadout(result);
       });
+    // the CG figure below follows θ once a drag ends (so a drag redraws two plots, not four), and λ
+    const announce = () => Fig.emit("imaml-theta", { theta: state.theta.slice(), lam: state.lam });
 
+    // θ follows the pointer every frame; φ*, the forces and the regularised surface when the server answers
     Fig.dragTheta([lossPlot, regPlot], (theta, phase) => {
       state.theta = theta;
-      state.dragging = phase !== "end";
+      render();
       request();
+      if (phase === "end") announce();
     });
     fig.slider("lam", (v) => Fig.round3(10 ** parseFloat(v)), (v) => (v < 10 ? v.toFixed(2) : v.toFixed(0)),
-      (lam) => { state.lam = lam; request(); });
+      (lam) => { state.lam = lam; request(); announce(); });
     root.querySelectorAll("input[name=task]").forEach((input) => input.addEventListener("change", () => {
       state.task = parseInt(input.value, 10);
       render();
       request();
     }));
-    fig.$("[data-action=reset]").addEventListener("click", () => { state.theta = START.slice(); request(); });
+    fig.$("[data-action=reset]").addEventListener("click", () => { state.theta = START.slice(); request(); announce(); });
     fig.redraw(render);
 
     fig.load(Fig.json("/api/landscape/toy", { n: 61, max_steps: 0 }), (data) => {

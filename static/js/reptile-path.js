@@ -48,19 +48,21 @@
       }
       traces.push(Fig.thetaTrace(state.theta));
       Fig.drawPlane(plot, traces, Fig.weightAxes(s.box));
-      if (r) {
-        readout.textContent =
-          `k = ${r.inner_steps}, β = ${Fig.fmt(r.beta, 2)}: Reptile moves θ = ${Fig.pair(r.theta, 3)} to ${Fig.pair(r.new_theta, 4)}; ` +
-          `a plain gradient step on the summed loss, θ − αβ∇½(L₁ + L₂)(θ), gives ${Fig.pair(r.gradient_step, 4)}` +
-          (r.inner_steps === 1 ? " — the same point: with one inner step Reptile is gradient descent on the pretrained objective." : ".");
-      }
+    }
+
+    function showReadout(r) {
+      readout.textContent =
+        `k = ${r.inner_steps}, β = ${Fig.fmt(r.beta, 2)}: Reptile moves θ = ${Fig.pair(r.theta, 3)} to ${Fig.pair(r.new_theta, 4)}; ` +
+        `a plain gradient step on the summed loss, θ − αβ∇½(L₁ + L₂)(θ), gives ${Fig.pair(r.gradient_step, 4)}` +
+        (r.inner_steps === 1 ? " — the same point: with one inner step Reptile is gradient descent on the pretrained objective." : ".");
     }
 
     const request = fig.request("/api/landscape/reptile",
       () => ({ theta: state.theta.map(Fig.round3), inner_steps: state.k, beta: state.beta, alpha: state.alpha }),
-      (result) => { state.result = result; render(); });
+      (result) => { state.result = result; render(); showReadout(result); });
 
-    Fig.dragTheta(plot, (theta) => { state.theta = theta; request(); });
+    // θ follows the pointer every frame; the paths follow when the server answers
+    Fig.dragTheta(plot, (theta) => { state.theta = theta; render(); request(); });
     const update = (name) => (v) => { state[name] = v; request(); };
     fig.slider("k", (v) => parseInt(v, 10), String, update("k"));
     fig.slider("beta", parseFloat, (v) => v.toFixed(2), update("beta"));

@@ -13,7 +13,6 @@
       step: 1,
       models: ["pretrained", "maml"],
       result: null,
-      request: 0,
     };
     const panels = $("[data-panels]");
 
@@ -52,46 +51,44 @@
       while (panels.children.length > wanted) panels.removeChild(panels.lastChild);
     }
 
-    async function update() {
+    /* The server fine-tunes on the points (one request in flight, the latest waiting: fig.request). */
+    const request = fig.request("/api/sinusoid/finetune", () => ({
+      amplitude: state.amplitude, phase: state.phase,
+      xs: state.xs.length ? state.xs : [0], models: state.models, steps: state.xs.length ? STEPS : 0,
+    }), (result, sent) => {
+      const k = sent.steps ? sent.xs.length : 0;
+      if (!k) result.support = { x: [], y: [] };
+      state.result = result;
+      fig.status(k ? `K = ${k} point${k > 1 ? "s" : ""}.` : "No points yet: click inside a panel to add one.");
+      render();
+    });
+
+    function update() {
       $("[data-out=amplitude]").textContent = state.amplitude.toFixed(1);
       $("[data-out=phase]").textContent = state.phase.toFixed(2);
       ensurePanels();
-      if (state.xs.length === 0) {
-        fig.status("No points yet: click inside a panel to add one.");
-      }
-      const request = ++state.request;
-      try {
-        const body = {
-          amplitude: state.amplitude, phase: state.phase,
-          xs: state.xs.length ? state.xs : [0], models: state.models, steps: state.xs.length ? STEPS : 0,
-        };
-        const result = await Fig.json("/api/sinusoid/finetune", body);
-        if (request !== state.request) return;
-        if (!state.xs.length) result.support = { x: [], y: [] };
-        state.result = result;
-        if (state.xs.length) fig.status(`K = ${state.xs.length} point${state.xs.length > 1 ? "s" : ""}.`);
-        render();
-      } catch (error) {
-        fig.fail(error);
-      }
+      if (state.xs.length === 0) fig.status("No points yet: click inside a panel to add one.");
+      request();
     }
 
     function render() {
       const r = state.result;
       if (!r) return;
       const step = Math.min(state.step, r.models[0].predictions.length - 1);
-      const all = r.models.flatMap((m) => m.predictions[step]).concat(r.target);
+      // one y range for every step, so that stepping moves the curves, not the axes
+      const all = r.models.flatMap((m) => m.predictions.flat()).concat(r.target);
       const span = Math.max(5.5, Math.min(12, Math.max(...all.map(Math.abs)) * 1.05));
+      const after = `after ${step} step${step === 1 ? "" : "s"}`;
       r.models.forEach((model, i) => {
         const color = Fig.colors[model.id] || Fig.colors.yours;
         const traces = [
           { x: r.x, y: r.target, name: "target", mode: "lines", line: { color: Fig.colors.target, width: 2, dash: "dot" } },
           { x: r.x, y: model.predictions[0], name: "before (step 0)", mode: "lines", line: { color, width: 1.5, dash: "dash" }, opacity: 0.6 },
-          { x: r.x, y: model.predictions[step], name: `after ${step} step${step === 1 ? "" : "s"}`, mode: "lines", line: { color, width: 3 } },
+          { x: r.x, y: model.predictions[step], name: "fine-tuned", mode: "lines", line: { color, width: 3 } },
           { x: r.support.x, y: r.support.y, name: "support points", mode: "markers", marker: { color: Fig.colors.support, size: 9 } },
         ];
         Fig.draw(panels.children[i], traces, {
-          title: { text: model.title + (model.diverged ? " (diverged)" : ""), font: { size: 15 } },
+          title: { text: `${model.title}${model.diverged ? " (diverged)" : ""}, ${after}`, font: { size: 15 } },
           xaxis: Fig.axis("x", { range: [X_MIN, X_MAX] }),
           yaxis: Fig.axis("y", { range: [-span, span] }),
         });
@@ -104,27 +101,25 @@
         x: [step, step], y: [0, 1], yaxis: "y2", mode: "lines", showlegend: false, hoverinfo: "skip",
         line: { color: "#9aa3ad", width: 1, dash: "dot" },
       });
+      // fixed axes, so that stepping moves the marker line only (log axes take log10 ranges)
+      const values = r.models.flatMap((model) => model.losses).filter((v) => v > 0 && Number.isFinite(v));
+      const last = r.models[0].losses.length - 1;
       Fig.draw($("[data-plot=losses]"), losses, {
         title: { text: "Loss on the support points after each inner step", font: { size: 14 } },
-        xaxis: Fig.axis("inner gradient steps", { dtick: 1 }),
-        yaxis: Fig.axis("mean-squared error", { type: "log" }),
+        xaxis: Fig.axis("inner gradient steps", { dtick: 1, range: [-0.3, last + 0.3] }),
+        yaxis: Fig.axis("mean-squared error", { type: "log", range: [Math.log10(Math.min(...values)) - 0.15, Math.log10(Math.max(...values)) + 0.15] }),
         yaxis2: { overlaying: "y", range: [0, 1], visible: false },
         height: 280,
       });
     }
 
-    root.querySelectorAll("input[type=range]").forEach((input) => {
-      input.addEventListener("input", () => {
-        if (input.name === "step") {
-          state.step = parseInt(input.value, 10);
-          $("[data-out=step]").textContent = input.value;
-          render();
-          return;
-        }
-        state[input.name] = parseFloat(input.value);
+    ["amplitude", "phase"].forEach((name) => {
+      $(`input[name=${name}]`).addEventListener("input", (event) => {
+        state[name] = parseFloat(event.target.value);
         update();
       });
     });
+    fig.slider("step", (v) => parseInt(v, 10), String, (step) => { state.step = step; render(); });
     const actions = {
       "new-target": () => {
         state.amplitude = Math.round((0.1 + Math.random() * 4.9) * 10) / 10;

@@ -39,21 +39,24 @@
           ...Fig.weightAxes(s.box),
         });
       });
-      if (r) {
-        readout.innerHTML = "";
-        const strong = document.createElement("strong");
-        strong.textContent = `MAML's meta-loss at θ = ${Fig.pair(r.theta, 2)}: L₁(φ₁) + L₂(φ₂) = ${Fig.fmt(r.meta_loss)}`;
-        readout.append(strong, document.createTextNode(
-          ` · before adaptation, L₁(θ) + L₂(θ) = ${Fig.fmt(r.loss_before)} (the pretrained objective).`));
-      }
+    }
+
+    function showReadout(r) {
+      readout.innerHTML = "";
+      const strong = document.createElement("strong");
+      strong.textContent = `MAML's meta-loss at θ = ${Fig.pair(r.theta, 2)}: L₁(φ₁) + L₂(φ₂) = ${Fig.fmt(r.meta_loss)}`;
+      readout.append(strong, document.createTextNode(
+        ` · before adaptation, L₁(θ) + L₂(θ) = ${Fig.fmt(r.loss_before)} (the pretrained objective).`));
     }
 
     const request = fig.request("/api/landscape/two-tasks",
       () => ({ theta: state.theta.map(Fig.round3), alpha: state.alpha }),
-      (result) => { state.result = result; render(); });
+      (result) => { state.result = result; render(); showReadout(result); });
 
+    // θ follows the pointer every frame; the inner steps follow when the server answers
     function moveTo(theta) {
       state.theta = theta;
+      render();
       request();
     }
     Fig.dragTheta(panels, moveTo);

@@ -51,7 +51,6 @@
         legend: { orientation: "h", x: 0, y: 1.005, xanchor: "left", yanchor: "bottom", font: { size: 12 }, itemclick: false, itemdoubleclick: false },
         ...Fig.weightAxes(s.box),
       });
-      if (r) renderTable(r.updates);
     }
 
     function renderTable(v) {
@@ -79,9 +78,14 @@
 
     const request = fig.request("/api/updates",
       () => ({ theta: state.theta.map(Fig.round3), alpha: state.alpha, inner_steps: state.inner_steps, lam: state.lam, baseline: true }),
-      (updates, sent) => { state.result = { theta: sent.theta, updates }; render(); });
+      (updates, sent) => {
+        state.result = { theta: sent.theta, updates };
+        render();
+        renderTable(updates);
+      });
 
-    Fig.dragTheta(plot, (theta) => { state.theta = theta; request(); });
+    // θ follows the pointer every frame; its arrows follow when the server answers
+    Fig.dragTheta(plot, (theta) => { state.theta = theta; render(); request(); });
     root.querySelectorAll("input[name=show]").forEach((box) => box.addEventListener("change", () => {
       if (box.checked) state.shown.add(box.value); else state.shown.delete(box.value);
       render();

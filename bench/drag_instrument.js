@@ -1,0 +1,95 @@
+/* Injected by bench/drag_browser.py into every page before its scripts run: records how one figure
+   follows a drag. window.__drag.start(root, names) watches the element root ([data-figure=…]):
+   - every change of its DOM (a MutationObserver; Plotly's hover labels excepted), for the settle time;
+   - every animation frame (requestAnimationFrame), for frames a second; at each frame, whether the
+     computed traces (those whose names start with one of names: arrows, paths, bars) changed their
+     name, x or y since the frame before: computed updates a second;
+   - pointer and input events, and every fetch: sent, answered, left unanswered.
+   window.__drag.stop() returns the record. Times are performance.now() of the page.
+
+   With window.__DRAG_FULL_REDRAW set before the page loads (the baseline), Plotly.animate, which the
+   figure kernel (static/js/common.js) uses to move only what moved, is replaced by a Plotly.react of
+   the whole figure with the moved traces' new x and y: each update redraws the figure in full. */
+(() => {
+  if (window.__drag) return;
+  const S = { running: false };
+  let observer = null, root = null, names = [], last = null;
+
+  function reset() {
+    Object.assign(S, { mutations: [], frames: [], computed: [], moves: [], inputs: [], ups: [], fetches: [] });
+  }
+  reset();
+
+  function onMutations(list) {
+    const useful = list.filter((m) => {
+      const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+      return !(el && el.closest && el.closest(".hoverlayer"));
+    });
+    if (useful.length) S.mutations.push([performance.now(), useful.length]);
+  }
+
+  function computed() {
+    const traces = Array.from(root.querySelectorAll(".js-plotly-plot")).flatMap((plot) => plot.data || []);
+    return JSON.stringify(traces.filter((t) => names.some((n) => (t.name || "").startsWith(n))).map((t) => [t.name, t.x, t.y]));
+  }
+
+  function frame(ts) {
+    if (!S.running) return;
+    S.frames.push(ts);
+    const now = computed();
+    if (now !== last) { S.computed.push(ts); last = now; }
+    requestAnimationFrame(frame);
+  }
+
+  addEventListener("pointermove", (e) => { if (S.running) S.moves.push(performance.now()); }, true);
+  addEventListener("pointerup", () => { if (S.running) S.ups.push(performance.now()); }, true);
+  addEventListener("input", (e) => { if (S.running) S.inputs.push([performance.now(), e.target.value]); }, true);
+
+  const fetch0 = window.fetch;
+  window.fetch = function (...args) {
+    const entry = { url: String(args[0]), sent: performance.now(), answered: null };
+    if (S.running) S.fetches.push(entry);
+    return fetch0.apply(this, args).finally(() => { entry.answered = performance.now(); });
+  };
+
+  if (window.__DRAG_FULL_REDRAW) {
+    let plotly;
+    Object.defineProperty(window, "Plotly", {
+      configurable: true,
+      get: () => plotly,
+      set(value) {
+        plotly = Object.create(value);
+        Object.defineProperty(plotly, "animate", {
+          value(gd, frameSpec) {
+            const data = gd.data.map((t) => ({ ...t }));
+            frameSpec.traces.forEach((i, k) => Object.assign(data[i], frameSpec.data[k]));
+            return value.react(gd, data, gd.layout);
+          },
+        });
+      },
+    });
+  }
+
+  window.__drag = {
+    start(rootSelector, computedNames) {
+      reset();
+      root = document.querySelector(rootSelector);
+      names = computedNames;
+      last = computed();
+      if (observer) observer.disconnect();
+      observer = new MutationObserver(onMutations);
+      observer.observe(root, { subtree: true, attributes: true, childList: true, characterData: true });
+      S.running = true;
+      requestAnimationFrame(frame);
+      return performance.now();
+    },
+    lastMutation: () => (S.mutations.length ? S.mutations[S.mutations.length - 1][0] : null),
+    pending: () => S.fetches.filter((f) => f.answered === null).length,
+    now: () => performance.now(),
+    stop() {
+      S.running = false;
+      if (observer) { onMutations(observer.takeRecords()); observer.disconnect(); observer = null; }
+      return JSON.parse(JSON.stringify(S));
+    },
+  };
+})();
