@@ -5,8 +5,7 @@
 #
 # Needs BuildKit (docker buildx, the default builder of Docker 23+ clients that have the buildx
 # plugin; Docker 20.10-22: DOCKER_BUILDKIT=1) and a network (--network host on an engine
-# without a bridge network). Without BuildKit it stops at the first step, without a network
-# at the second, each naming the cause.
+# without a bridge network). Without either it stops at its first RUN, naming the cause.
 # The Python packages are exactly those of requirements.lock (versions and SHA-256 hashes;
 # bash scripts/lock refreshes it).
 # Build arguments:
@@ -66,8 +65,8 @@ RUN python3 -m venv /opt/venv
 
 # The dependencies as requirements.lock pins them, each file checked against its hashes:
 # PyTorch's CPU build from wheels/ in the build context when a wheel of the locked version lies
-# there, else from TORCH_INDEX_URL; everything else from PyPI (or PIP_INDEX_URL and
-# PIP_EXTRA_INDEX_URL, which pip reads from the environment).
+# there (then TORCH_INDEX_URL is not asked at all), else from TORCH_INDEX_URL; everything else
+# from PyPI, or PIP_INDEX_URL and PIP_EXTRA_INDEX_URL, which pip reads from the environment.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ARG PIP_INDEX_URL
 ARG PIP_EXTRA_INDEX_URL
@@ -79,15 +78,15 @@ RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/pip \
       && update-ca-certificates; \
     fi \
  && torch="$(sed -nE 's/^torch==([^ ]+) .*/\1/p' /tmp/build/requirements.lock)" \
- && mkdir -p /tmp/wheels \
  && set -- /tmp/wheels/torch-"$torch"-*.whl \
  && if [ -f "$1" ]; then \
-      echo "PyTorch from the build context: $1"; \
+      echo "PyTorch from the build context: $1" \
+      && set -- --find-links /tmp/wheels; \
     else \
-      echo "PyTorch from $TORCH_INDEX_URL"; \
+      echo "PyTorch from $TORCH_INDEX_URL" \
+      && set -- --extra-index-url "$TORCH_INDEX_URL"; \
     fi \
- && pip install --require-hashes --find-links /tmp/wheels --extra-index-url "$TORCH_INDEX_URL" \
-      -r /tmp/build/requirements.lock \
+ && pip install --require-hashes "$@" -r /tmp/build/requirements.lock \
  && python -c 'import torch; assert torch.version.cuda is None, "not the CPU build: " + torch.__version__'
 
 # What the CPU wheel ships for C++ work, none of which runs here (the image has no compiler):
