@@ -3,6 +3,7 @@ lock files pin pyproject.toml's dependencies with hashes, the Dockerfile install
 and fails early without BuildKit or a network, the scripts parse, and scripts/docker-smoke
 says what is missing before it touches an engine."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -123,7 +124,7 @@ def test_every_script_parses(script):
 def smoke(docker: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["bash", str(ROOT / "scripts" / "docker-smoke")],
-        env={"PATH": "/usr/bin:/bin", "DOCKER": docker},
+        env={**os.environ, "DOCKER": docker},
         capture_output=True,
         text=True,
         timeout=60,
