@@ -3,10 +3,17 @@
 #   docker build -t maml-explained .
 #   docker run -p 8000:8000 -v maml-data:/data maml-explained
 #
-# Needs BuildKit (the default builder since Docker 23; older engines: DOCKER_BUILDKIT=1).
+# Needs BuildKit (docker buildx, the default builder of Docker 23+ clients that have the buildx
+# plugin; Docker 20.10-22: DOCKER_BUILDKIT=1) and a network (--network host on an engine
+# without a bridge network). Without either it stops at its first RUN, naming the cause.
+# The Python packages are exactly those of requirements.lock (versions and SHA-256 hashes;
+# bash scripts/lock refreshes it).
 # Build arguments:
 #   TORCH_INDEX_URL    where the CPU-only PyTorch wheel comes from, unless a matching
 #                      wheels/torch-<version>+cpu-*.whl lies in the build context
+#   PIP_INDEX_URL      a package index to use instead of PyPI (a private mirror), and
+#   PIP_EXTRA_INDEX_URL  more indexes (space-separated); both are pip's own settings, and
+#                      only the build stage declares them, so the image does not record them
 #   OMNIGLOT_BASE_URL  where images_background.zip is downloaded from (md5-checked) unless
 #                      data/omniglot/images_background.zip lies in the build context
 # Build secret:
@@ -21,22 +28,30 @@ ARG DEBIAN_IMAGE=debian:bookworm-slim
 FROM ${DEBIAN_IMAGE} AS python
 ARG DEBIAN_FRONTEND=noninteractive
 # Debian's own versions of these packages are wanted, security updates included, so they
-# are not pinned.
+# are not pinned. The package lists live in a build cache, never in a layer. That cache mount
+# also makes the old builder stop here, before anything else, with "the --mount option
+# requires BuildKit"; and a build without a network stops at apt-get update (which, without
+# --error-on=any, would carry on and fail later with "Unable to locate package python3").
 # hadolint ignore=DL3008
-RUN apt-get update \
+RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+    if ! apt-get update --error-on=any; then \
+      echo "The build cannot download Debian's package lists: it has no network." \
+        "On an engine without a bridge network, build with --network host; behind a proxy," \
+        "add --build-arg HTTP_PROXY=... (see the README, section Docker)." >&2; \
+      exit 1; \
+    fi \
  && apt-get install -y --no-install-recommends python3 ca-certificates \
- && apt-get clean \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean
 
 # ---------------------------------------------------------------------------------------------
 # The build: a virtual environment with the dependencies, Omniglot and its preprocessed cache.
 FROM python AS build
 ARG DEBIAN_FRONTEND=noninteractive
 # hadolint ignore=DL3008
-RUN apt-get update \
+RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+    apt-get update --error-on=any \
  && apt-get install -y --no-install-recommends python3-venv \
- && apt-get clean \
- && rm -rf /var/lib/apt/lists/*
+ && apt-get clean
 
 # Every step that downloads starts by adding the secret "ca", when given, to the system's
 # CA store, which pip and Python's urllib then trust.
@@ -48,29 +63,30 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1
 RUN python3 -m venv /opt/venv
 
-# PyTorch, CPU-only, at the version pyproject.toml pins; then the other dependencies.
+# The dependencies as requirements.lock pins them, each file checked against its hashes:
+# PyTorch's CPU build from wheels/ in the build context when a wheel of the locked version lies
+# there (then TORCH_INDEX_URL is not asked at all), else from TORCH_INDEX_URL; everything else
+# from PyPI, or PIP_INDEX_URL and PIP_EXTRA_INDEX_URL, which pip reads from the environment.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+ARG PIP_INDEX_URL
+ARG PIP_EXTRA_INDEX_URL
 COPY wheel[s] /tmp/wheels/
-COPY pyproject.toml /tmp/build/
+COPY requirements.lock /tmp/build/
 RUN --mount=type=secret,id=ca --mount=type=cache,target=/root/.cache/pip \
     if [ -s /run/secrets/ca ]; then \
       cp /run/secrets/ca /usr/local/share/ca-certificates/build-extra-ca.crt \
       && update-ca-certificates; \
     fi \
- && python -c 'import tomllib; print(*tomllib.load(open("/tmp/build/pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' \
-      > /tmp/build/requirements.txt \
- && torch="$(grep -E '^torch==' /tmp/build/requirements.txt)" \
- && set -- /tmp/wheels/torch-"${torch#torch==}"+cpu-*.whl \
+ && torch="$(sed -nE 's/^torch==([^ ]+) .*/\1/p' /tmp/build/requirements.lock)" \
+ && set -- /tmp/wheels/torch-"$torch"-*.whl \
  && if [ -f "$1" ]; then \
       echo "PyTorch from the build context: $1" \
-      && echo "$1" > /tmp/build/torch.txt \
-      && pip install -r /tmp/build/torch.txt; \
+      && set -- --find-links /tmp/wheels; \
     else \
       echo "PyTorch from $TORCH_INDEX_URL" \
-      && echo "$torch" > /tmp/build/torch.txt \
-      && pip install --index-url "$TORCH_INDEX_URL" -r /tmp/build/torch.txt; \
+      && set -- --extra-index-url "$TORCH_INDEX_URL"; \
     fi \
- && pip install -r /tmp/build/requirements.txt \
+ && pip install --require-hashes "$@" -r /tmp/build/requirements.lock \
  && python -c 'import torch; assert torch.version.cuda is None, "not the CPU build: " + torch.__version__'
 
 # What the CPU wheel ships for C++ work, none of which runs here (the image has no compiler):
