@@ -48,3 +48,9 @@ def test_a_missing_partial_fails_loudly():
 def test_no_template_includes_anything_optionally():
     for path in TEMPLATES.rglob("*.html"):
         assert "ignore missing" not in path.read_text(), path
+
+
+def test_the_comparison_table_says_where_each_model_starts_its_head(client):
+    html = client.get("/comparison").text
+    for head in ("a prototype head", "a scaled prototype head", "a zero head"):
+        assert f'from {head[:2]}<a href="#heads">{head[2:]}</a>' in html, head
