@@ -1,12 +1,14 @@
 """Training jobs through the real app over HTTP: streams, cancel, cache, validation, limits."""
 
+import os
+import threading
 import time
 
 import httpx
 import pytest
 
 from app.meta.config import TrainConfig
-from app.web.job_queue import JobManager, QueueFull
+from app.web.job_queue import TRAINING_NICENESS, JobManager, QueueFull
 from tests.conftest import server_settings, serving
 from tests.sse import read_events, stream
 
@@ -136,6 +138,28 @@ def test_a_full_queue_first_drops_the_waiting_jobs_nobody_watches():
     manager.attach(watched)
     with pytest.raises(QueueFull):
         manager.submit(TrainConfig(steps=5, seed=3))
+
+
+def test_training_threads_yield_the_cpu_to_the_requests():
+    niceness = []
+
+    def runner(config, should_stop):
+        niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        yield "done", {}
+
+    manager = JobManager(runner, workers=1)
+    manager.start()
+    try:
+        job = manager.submit(TrainConfig(steps=1))
+        manager.attach(job)
+        deadline = time.monotonic() + 120
+        while not job.finished:
+            assert time.monotonic() < deadline, "the job never ran"
+            time.sleep(0.02)
+    finally:
+        manager.stop()
+    own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())  # this thread's, unchanged
+    assert niceness == [min(19, own + TRAINING_NICENESS)]
 
 
 def test_unknown_job_is_404(live_server):

@@ -7,13 +7,16 @@ after its last watcher leaves, or ``connect_grace`` seconds after it was created
 if nobody ever connected. Finished runs are cached by their configuration: the
 same configuration is answered by replaying the same events. Several jobs can be admitted
 together or not at all (:meth:`JobManager.submit_all`), and a configuration can be run into the
-cache ahead of any request (:meth:`JobManager.warm`).
+cache ahead of any request (:meth:`JobManager.warm`). Training runs at a lower CPU priority than
+the threads that answer requests (:func:`yield_to_requests`), so pages stay quick while jobs
+train.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import queue
 import threading
 import time
@@ -28,6 +31,20 @@ log = logging.getLogger("app.web.job_queue")
 
 Runner = Callable[[TrainConfig, Callable[[], bool]], Iterator[tuple[str, dict]]]
 POLL_SECONDS = 0.05
+TRAINING_NICENESS = 10  # added to a training thread's niceness: the requests come first
+
+
+def yield_to_requests() -> None:
+    """Lower the calling thread's CPU priority by :data:`TRAINING_NICENESS`. On Linux a
+    thread has a niceness of its own (``setpriority`` on its thread id), so this leaves the
+    event loop and the request threads of the same process at their priority. Elsewhere, or
+    where it is not allowed, nothing changes."""
+    try:
+        thread = threading.get_native_id()
+        niceness = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, niceness + TRAINING_NICENESS)
+    except (AttributeError, OSError):
+        pass
 
 
 class QueueFull(Exception):
@@ -244,6 +261,7 @@ class JobManager:
             del self.jobs[old.id]
 
     def _work(self) -> None:
+        yield_to_requests()
         while not self.stopping.is_set():
             try:
                 job = self.queue.get(timeout=0.1)

@@ -27,6 +27,7 @@ from app.web.api import sinusoid as sinusoid_api
 from app.web.api import updates as updates_api
 from app.web.api.errors import validation_handler
 from app.web.classifiers import Classifiers
+from app.web.job_queue import yield_to_requests
 from app.web.middleware import BodyLimit, RequestLog, SecurityHeaders
 from app.web.omniglot_source import OmniglotSource
 from app.web.quiz_tasks import TaskTokens
@@ -48,7 +49,8 @@ def warm_up_server(jobs, settings: Settings, warmed: threading.Event) -> None:
     """:func:`warm_up`, then, with ``warm_race``, run the comparison page's default race into
     the jobs' cache, one job after the other outside the workers (it stops when the server
     does; with ``MAML_REDIS_URL`` the first race asked for fills the shared cache instead).
-    ``warmed`` is set at the end."""
+    ``warmed`` is set at the end. It trains beside the first readers, so it yields to them."""
+    yield_to_requests()
     warm_up()
     if settings.warm_race and not settings.redis_url:
         for config in race_configs(DEFAULT):
