@@ -1,9 +1,11 @@
 """Load on loopback: page loads, training streams and classification calls, at once.
 
 Starts the real server (``maml serve``) on a free loopback port with a
-temporary data folder and generous rate limits, then, with asyncio and httpx.
-Pages are loaded as a browser loads them (:func:`visit`): the HTML, then at once every
-script, style sheet and icon it names, with ``Accept-Encoding: gzip, deflate, br``. A
+temporary data folder and generous rate limits, then, with asyncio (httpx for the API calls).
+Pages are loaded as a browser loads them (:func:`bench.page_visits.visit`, on bare asyncio
+streams, so that the bench's own CPU stays small beside the server's): the HTML, then every
+script, style sheet and icon it names on up to six connections, with ``Accept-Encoding:
+gzip, deflate, br``. A
 *first* visit has nothing cached; a *repeat* visit asks only for what the first one's
 ``Cache-Control`` did not let it keep (``immutable`` or a lifetime of a day or more),
 conditionally where it got an ETag or Last-Modified.
@@ -35,7 +37,6 @@ import base64
 import itertools
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -52,14 +53,12 @@ sys.path.insert(0, str(ROOT))
 
 from app.settings import Settings  # noqa: E402
 from app.web.pages import PAGES  # noqa: E402
+from bench.page_visits import Kept, Refused, visit  # noqa: E402
 
 PAGE_LOADS = 100
 CLASSIFY_CALLS = 50
 TRAINING_STREAMS = 20
 REQUEST_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-BROWSER = {"Accept-Encoding": "gzip, deflate, br"}  # what Chromium sends
-ASSET = re.compile(r'<(?:script[^>]+src|link[^>]+href)="(/[^"]+)"')
-KEEP = re.compile(r"immutable|max-age=(\d+)")
 STREAM_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=10.0, pool=60.0)
 
 
@@ -114,71 +113,11 @@ async def timed(group: Group, call) -> None:
         group.ms.append((time.perf_counter() - start) * 1000)
 
 
-class Kept(dict):
-    """What a browser keeps from a first visit: URL → the headers it may revalidate with, or
-    None for a response it may reuse without asking."""
-
-
-RETRIED = [0]  # GETs sent again after a kept-alive connection closed under them
-
-
-async def fetch(client: httpx.AsyncClient, url: str, kept: Kept | None) -> tuple[int, str]:
-    """(bytes as sent, the body when it is HTML); raises on an error status. Like a browser, it
-    sends a GET once more when the connection drops before any answer (uvicorn closes a
-    kept-alive connection after 5 s idle, possibly as the client reuses it)."""
-    try:
-        return await fetch_once(client, url, kept)
-    except (httpx.ReadError, httpx.RemoteProtocolError):
-        RETRIED[0] += 1
-        return await fetch_once(client, url, kept)
-
-
-async def fetch_once(client: httpx.AsyncClient, url: str, kept: Kept | None) -> tuple[int, str]:
-    headers = dict(BROWSER)
-    if kept is not None and url in kept:
-        headers.update(kept[url])
-    async with client.stream("GET", url, headers=headers) as response:
-        if response.status_code >= 400:
-            raise httpx.HTTPStatusError(
-                f"{response.status_code} for {url}", request=response.request, response=response
-            )
-        if response.headers.get("content-type", "").startswith("text/html"):
-            await response.aread()  # decoded: its asset URLs are read from it
-            body, size = response.text, response.num_bytes_downloaded
-        else:  # the browser would decode the rest; the load test need not
-            size, body = sum([len(chunk) async for chunk in response.aiter_raw()]), ""
-        if kept is None or response.status_code == 304:
-            return size, body
-        control = response.headers.get("cache-control", "")
-        lifetime = KEEP.search(control)
-        if lifetime and (lifetime[0] == "immutable" or int(lifetime[1]) >= 86400):
-            kept[url] = None
-        else:
-            validators = {
-                "If-None-Match": response.headers.get("etag"),
-                "If-Modified-Since": response.headers.get("last-modified"),
-            }
-            kept[url] = {k: v for k, v in validators.items() if v}
-        return size, body
-
-
-async def visit(client: httpx.AsyncClient, path: str, kept: Kept | None = None) -> int:
-    """One page load as a browser does it; returns the bytes received. ``kept`` empty: a first
-    visit, which fills it; ``kept`` filled: a repeat visit, asking only for what it must."""
-    if kept is not None and kept.get(path, {}) is None:
-        return 0
-    size, html = await fetch(client, path, kept)
-    assets = ASSET.findall(html) if html else [url for url in kept or () if url != path]
-    wanted = [url for url in assets if kept is None or kept.get(url, {}) is not None]
-    sizes = await asyncio.gather(*(fetch(client, url, kept) for url in wanted))
-    return size + sum(s for s, _ in sizes)
-
-
-async def timed_visit(group: Group, client: httpx.AsyncClient, path: str, kept=None) -> None:
+async def timed_visit(group: Group, origin: tuple[str, int], path: str, kept: Kept) -> None:
     start = time.perf_counter()
     try:
-        size = await visit(client, path, kept)
-    except (httpx.HTTPError, OSError) as error:
+        size = await visit(*origin, path, kept)
+    except (OSError, EOFError, ValueError, Refused) as error:
         group.errors.append(f"{path}: {type(error).__name__}: {error}")
         return
     group.ms.append((time.perf_counter() - start) * 1000)
@@ -186,7 +125,7 @@ async def timed_visit(group: Group, client: httpx.AsyncClient, path: str, kept=N
 
 
 async def page_loads(
-    client: httpx.AsyncClient,
+    origin: tuple[str, int],
     group: Group,
     n: int = PAGE_LOADS,
     kept: dict | None = None,
@@ -198,7 +137,7 @@ async def page_loads(
     paths = itertools.islice(itertools.cycle(page.path for page in PAGES), n)
     server, own, wall = cpu_seconds(pid) if pid else 0.0, time.process_time(), time.perf_counter()
     await asyncio.gather(
-        *(timed_visit(group, client, p, None if kept is None else kept[p]) for p in paths)
+        *(timed_visit(group, origin, p, Kept() if kept is None else kept[p]) for p in paths)
     )
     if pid:
         group.note = (
@@ -232,8 +171,7 @@ async def first_visit_cpu(base: str, pid: int, visits: int) -> dict[str, float]:
     for page in PAGES:
         before = cpu_seconds(pid)
         for _ in range(visits):
-            async with client(base) as http:
-                await visit(http, page.path, Kept())
+            await visit(*origin_of(base), page.path, Kept())
         result[page.slug] = (cpu_seconds(pid) - before) * 1000 / visits
     return result
 
@@ -312,6 +250,12 @@ async def train(
         group.errors.append(f"stream ended after {last!r}")
 
 
+def origin_of(base: str) -> tuple[str, int]:
+    """``http://127.0.0.1:8123`` → ``("127.0.0.1", 8123)``."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
 def client(base: str) -> httpx.AsyncClient:
     """A fresh client (its own connections) per group, as separate readers would have: a
     pooled connection left idle past uvicorn's keep-alive (5 s) may be closed as it is reused."""
@@ -324,25 +268,23 @@ async def run(
 ) -> None:
     """Fills ``groups`` and ``cpu`` as it goes, so that a run cut short still reports."""
     steps, meta_batch = args.steps, args.meta_batch
+    origin = origin_of(base)
     kept = {page.path: Kept() for page in PAGES}
-    async with client(base) as http:
-        for page in PAGES:  # each page is rendered once and kept: do not time the first render
-            await visit(http, page.path, kept[page.path])
+    for page in PAGES:  # each page is rendered once and kept: do not time the first render
+        await visit(*origin, page.path, kept[page.path])
     cpu.update(await first_visit_cpu(base, pid, args.visits))
-    async with client(base) as http:
-        idle = Group("first visits, idle")
-        groups.append(idle)
-        await page_loads(http, idle, pid=pid)
-    async with client(base) as http:
-        repeat = Group("repeat visits, idle")
-        groups.append(repeat)
-        await page_loads(http, repeat, kept=kept, pid=pid)
+    idle = Group("first visits, idle")
+    groups.append(idle)
+    await page_loads(origin, idle, pid=pid)
+    repeat = Group("repeat visits, idle")
+    groups.append(repeat)
+    await page_loads(origin, repeat, kept=kept, pid=pid)
     async with client(base) as http:
         classified = Group("classify (5-way 1-shot)")
         groups.append(classified)
         await classify(http, classified)
 
-    async with client(base) as http, client(base) as pages:
+    async with client(base) as http:
         busy = Group("first visits, training")
         streams, first_event = Group("training streams (to done)"), Group("training: first event")
         groups.extend([busy, streams, first_event])
@@ -363,7 +305,7 @@ async def run(
         ]
         try:
             await asyncio.wait_for(started.wait(), 60)
-            await page_loads(pages, busy, pid=pid)
+            await page_loads(origin, busy, pid=pid)
             still_training = sum(not t.done() for t in training)
             busy.note += f"; {still_training}/{TRAINING_STREAMS} streams still open at its end"
             await asyncio.gather(*training)
@@ -455,7 +397,6 @@ def main() -> None:
     )
     for group in groups:
         print(group.line())
-    print(f"GETs sent again after their connection dropped: {RETRIED[0]}")
     named = {group.name: group for group in groups}
     idle, busy = named.get("first visits, idle"), named.get("first visits, training")
     if idle and busy and idle.ms and busy.ms:

@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.web.pages import PAGES  # noqa: E402
-from bench.load import STREAM_TIMEOUT, Group, percentile, timed_visit  # noqa: E402
+from bench.load import STREAM_TIMEOUT, Group, origin_of, percentile, timed_visit  # noqa: E402
+from bench.page_visits import Kept  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.services import Process, postgres_server, redis_server  # noqa: E402
 
@@ -74,8 +75,7 @@ async def measure(bases: list[str], args, seed0: int) -> dict:
         async def reader() -> None:
             while not running.done():
                 base = bases[next(turn) % len(bases)]
-                async with httpx.AsyncClient(base_url=base, timeout=STREAM_TIMEOUT) as browser:
-                    await timed_visit(pages, browser, next(paths))
+                await timed_visit(pages, origin_of(base), next(paths), Kept())
 
         readers = [asyncio.create_task(reader()) for _ in range(args.readers)]
         endings = await running
