@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from app.meta.config import TrainConfig
 from app.web.api import landscape
+from app.web.api.navigation import AdaptRequest
 from app.web.api.sinusoid import FinetuneRequest
 from app.web.api.updates import UpdatesRequest, updates_json
 from app.web.race import RaceRequest
@@ -51,6 +52,7 @@ FIGURES: dict[str, Figure] = {
     "imaml-cg": Figure(landscape.ImamlCGRequest, landscape.imaml_cg_json),
     "fomaml-quadratic": Figure(landscape.QuadraticRequest, landscape.quadratic_json),
     "sinusoid-finetune": Figure(FinetuneRequest),  # answers depend on models: not cached
+    "navigation-adapt": Figure(AdaptRequest),  # cached, but only once the reader asks
     "race": Figure(RaceRequest),  # its default race is trained at start-up (app.web.main)
     "train-panel": Figure(TrainConfig),
 }
