@@ -201,12 +201,14 @@ def main() -> None:
         "updates (k = 1, λ = 1)": lambda i: updates_api.updates_json.__wrapped__(
             updates_api.UpdatesRequest(theta=(-1.0 + 0.01 * i, 1.5), lam=1.0)
         ),
-        "two-tasks": lambda i: api.two_tasks_json.__wrapped__((0.5 + 0.01 * i, -0.5), 0.3),
+        "two-tasks": lambda i: api.two_tasks_json.__wrapped__(
+            api.TwoTasksRequest(theta=(0.5 + 0.01 * i, -0.5))
+        ),
         "reptile (k = 10)": lambda i: api.reptile_json.__wrapped__(
-            (0.5 + 0.01 * i, -0.5), 0.2, 10, 0.5
+            api.ReptileRequest(theta=(0.5 + 0.01 * i, -0.5), inner_steps=10)
         ),
         "imaml (61², λ = 1)": lambda i: api.imaml_json.__wrapped__(
-            (-1.0 + 0.01 * i, 2.0), 1.0, 61, 1
+            api.ImamlRequest(theta=(-1.0 + 0.01 * i, 2.0))
         ),
     }
     for name, call in drag_calls.items():

@@ -1,8 +1,12 @@
 """The landscape figures in Chromium: dragging θ and moving every control redraws the data."""
 
 import json
+from contextlib import ExitStack
+from urllib.parse import urlparse
 
 import pytest
+
+from app.web import figures
 
 pytestmark = pytest.mark.browser
 
@@ -134,7 +138,7 @@ def test_reptile_path_redraws_for_theta_k_and_beta(live_server, page):
     )
     before = traces(page, plot)
     assert len(named(before, "task 1")["x"]) == 6  # k = 5: φ0 … φ5
-    set_range(page, f"{figure} input[name=k]", 1)
+    set_range(page, f"{figure} input[name=inner_steps]", 1)
     one = wait_changed(page, plot, before)
     assert len(named(one, "task 1")["x"]) == 2
     new, plain = named(one, "new θ"), named(one, "plain gradient step")
@@ -294,3 +298,30 @@ def test_figures_fit_a_phone(live_server, browser, slug, figures):
         assert width <= 390, name
     assert errors == []
     context.close()
+
+
+def test_every_figures_first_request_is_the_warm_ups(live_server, page):
+    """The pages' figures first ask for their request models' defaults, rendered into them,
+    which the warm-up computed: every first answer comes from the cache, none is computed."""
+    figures.warm_up()  # as the server's start did, in this process (the server's caches)
+    computes = {compute for compute, _ in figures.first_requests()}
+    misses = {compute: compute.cache_info().misses for compute in computes}
+    routes = {  # what each page's figures ask for as they open
+        "maml": ["/api/landscape/toy", "/api/landscape/two-tasks"],
+        "reptile": ["/api/landscape/toy", "/api/landscape/reptile"],
+        "imaml": ["/api/landscape/toy", "/api/landscape/imaml", "/api/landscape/imaml-cg"],
+        "fomaml": ["/api/landscape/quadratic"],
+        "comparison": ["/api/landscape/toy", "/api/updates"],
+    }
+    for slug, paths in routes.items():
+        with ExitStack() as answers:
+            for path in paths:
+                answers.enter_context(
+                    page.expect_response(
+                        lambda r, path=path: urlparse(r.url).path == path and r.ok,
+                        timeout=60_000,
+                    )
+                )
+            page.goto(f"{live_server}/{slug}")
+    assert {compute: compute.cache_info().misses for compute in computes} == misses
+    assert page.errors == []

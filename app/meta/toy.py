@@ -49,7 +49,7 @@ BOX: Box = (-3.0, 3.0, -3.0, 3.0)
 ALPHA = 0.1
 TASKS: tuple[tuple[float, float], ...] = ((2.0, 1.0), (-1.5, -1.0))  # (slope a, offset c)
 INPUTS = (-2.0, 2.0, 8)  # K inputs evenly spaced in [−2, 2]
-START = (-2.5, 2.5)  # a θ far from both tasks: where the warm-up computes /api/updates once
+START = (-2.5, 2.5)  # a θ far from both tasks, where the tests and bench/landscape.py probe
 
 QUADRATIC_BOX: Box = (-1.5, 2.5, -1.5, 2.5)
 QUADRATIC_G = (0.5, -0.5)

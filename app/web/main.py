@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from app.meta.config import TrainConfig
 from app.meta.training import Training
 from app.settings import Settings
-from app.web import assets, backends, docs, pages
+from app.web import assets, backends, docs, figures, pages
 from app.web.api import jobs as jobs_api
 from app.web.api import landscape as landscape_api
 from app.web.api import navigation as navigation_api
@@ -41,8 +41,7 @@ def warm_up() -> None:
     """Pay PyTorch's one-time lazy imports (the optimisers pull in torch._dynamo, about 3 s)
     and the figures' first computations before the first reader asks, not after."""
     Training(TrainConfig(steps=1, meta_batch=2)).meta_step()
-    landscape_api.warm_up()
-    updates_api.warm_up()
+    figures.warm_up()
 
 
 def warm_up_server(jobs, settings: Settings, warmed: threading.Event) -> None:

@@ -7,12 +7,15 @@ fill themselves in from the API at run time.
 
 A figure is placed by its one name, ``{{ figure("reptile-path") }}``: :func:`figure` renders
 ``templates/partials/reptile-path.html`` (a missing partial is an error, not a silent gap)
-and the page then loads ``static/js/reptile-path.js``, once, after ``common.js``.
+with its request model's schema and defaults (:mod:`app.web.figures`), which its sliders
+(``templates/controls.html``) and script start from, and the page then loads
+``static/js/reptile-path.js``, once, after ``common.js``.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,11 +32,10 @@ from app.article.model_cards import body_measurements
 from app.article.typesetting import typeset
 from app.meta import inner
 from app.meta.algorithms import ALGORITHMS, REGISTRY, maml
-from app.meta.config import TrainConfig
 from app.settings import Settings
+from app.web import figures
 from app.web.assets import STATIC, Encoded, catalogue
 from app.web.job_limits import OMNIGLOT_WEB_ALGORITHMS
-from app.web.race import RaceRequest
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 REFERENCES_MARK = "<!--references-->"
@@ -81,17 +83,19 @@ environment = Environment(
 
 @pass_context
 def figure(context: Context, name: str) -> Markup:
-    """The figure ``name`` in place: its partial, rendered with the page's variables; its
-    script (``static/js/NAME.js``, where there is one) joins the page's ``figure_scripts``."""
+    """The figure ``name`` in place: its partial, rendered with the page's variables and its
+    request model's ``fields``, ``defaults`` and ``surface`` (:func:`app.web.figures.context`);
+    its script (``static/js/NAME.js``, where there is one) joins the page's ``figure_scripts``."""
     partial = context.environment.get_template(f"partials/{name}.html")
     script = f"js/{name}.js"
     scripts = context["figure_scripts"]
     if (STATIC / script).is_file() and script not in scripts:
         scripts.append(script)
-    return Markup(partial.render(context.get_all()))
+    return Markup(partial.render(context.get_all() | figures.context(name)))
 
 
 environment.globals["figure"] = figure
+environment.filters["log10"] = math.log10  # the λ sliders move log10 λ
 
 
 def references_html(keys: list[str]) -> str:
@@ -112,8 +116,6 @@ def render(slug: str, settings: Settings) -> str:
         figure_scripts=[],  # filled by figure() as the page renders
         previous=PAGES[index - 1] if index > 0 else None,
         next=PAGES[index + 1] if index + 1 < len(PAGES) else None,
-        train_fields=TrainConfig.model_json_schema()["properties"],
-        race_fields=RaceRequest.model_json_schema()["properties"],
         algorithms=list(ALGORITHMS.values()),
         job_max_steps=settings.job_max_steps,
         measured=measured_table(settings.models_dir),

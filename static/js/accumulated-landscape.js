@@ -1,13 +1,13 @@
-/* Figure: the accumulated meta-loss F_m over the two-task toy plane, for m = 0 … 20 inner steps. */
+/* Figure: the accumulated meta-loss F_m over the two-task toy plane, for m = 0 … max_steps inner steps. */
 "use strict";
 
 (function () {
-  const MAX_STEPS = 20;
   const FLOOR = 1e-2;
 
   Fig.figure("accumulated-landscape", (root, fig) => {
     const plot = fig.$("[data-plot=surface]");
     const state = { m: 0, data: null, logs: null, ranges: null };
+    const maxSteps = fig.defaults.max_steps;
 
     function render() {
       const d = state.data;
@@ -47,13 +47,13 @@
     }
 
     const slider = fig.slider("m", (v) => parseInt(v, 10), String, (m) => { state.m = m; render(); });
-    fig.$("[data-action=play]").addEventListener("click", () => fig.play(MAX_STEPS, 300, (m) => {
+    fig.$("[data-action=play]").addEventListener("click", () => fig.play(maxSteps, 300, (m) => {
       slider.value = m;
       slider.dispatchEvent(new Event("input"));
     }));
     fig.redraw(render);
 
-    fig.load(Fig.json("/api/landscape/toy", { n: 101, max_steps: MAX_STEPS }), (data) => {
+    fig.load(Fig.json("/api/landscape/toy", fig.defaults), (data) => {
       state.data = data;
       state.logs = data.meta_losses.map((z) => Fig.logColor(z, FLOOR));
       state.ranges = state.logs.map(Fig.extent);  // each landscape spans the whole colour scale

@@ -6,7 +6,9 @@
      Fig.figure("reptile-path", (root, fig) => { ... });
 
    setup runs once for every element [data-figure="reptile-path"] when the page has been parsed.
-   fig holds the tools bound to that element: fig.$ / fig.$$ (query inside it), fig.status(text) and
+   fig holds the tools bound to that element: fig.defaults and fig.surface (its request model's
+   defaults and the loss surface it draws on, rendered by the server into data-defaults and
+   data-surface from app/web/figures.py, the one place they are written), fig.$ / fig.$$ (query inside it), fig.status(text) and
    fig.fail(error, prefix) for its status line [data-status] (the one place a figure reports
    errors), fig.request(url, body, done) for a throttled JSON request whose errors go to that line,
    fig.load(promise, done) for the data of its first drawing, fig.slider(name, read, show, change),
@@ -99,6 +101,8 @@ window.Fig = (function () {
     let timer = null;
     const fig = {
       root,
+      defaults: JSON.parse(root.dataset.defaults || "{}"),
+      surface: root.dataset.surface ? JSON.parse(root.dataset.surface) : null,
       $: (selector) => root.querySelector(selector),
       $$: (selector) => Array.from(root.querySelectorAll(selector)),
       status: (text) => status(statusLine, text, false),
@@ -125,13 +129,16 @@ window.Fig = (function () {
         });
       },
       /* A range input and its <output data-out=name>: change(value) with read(input's string), the
-         output showing show(value) at once and change running once a frame at most. Returns the input. */
+         output showing show(value) from the start and at once, change running once a frame at most.
+         Returns the input. */
       slider: (name, read, show, change) => {
         const input = fig.$(`input[name=${name}]`);
+        const output = fig.$(`[data-out=${name}]`);
         const changed = frame(change);
+        output.textContent = show(read(input.value));
         input.addEventListener("input", () => {
           const value = read(input.value);
-          fig.$(`[data-out=${name}]`).textContent = show(value);
+          output.textContent = show(value);
           changed(value);
         });
         return input;
@@ -474,10 +481,10 @@ window.Fig = (function () {
   /* Digits as Unicode subscripts, for plain-text labels: sub(12) is "₁₂". */
   const sub = (n) => String(n).replace(/[0-9]/g, (d) => "₀₁₂₃₄₅₆₇₈₉"[d]);
 
-  /* The two-task toy's combined loss on a 101² grid, log-coloured (several figures draw on it):
+  /* The two-task toy's combined loss (m = 0 of the toy request body, a figure's fig.surface), log-coloured (several figures draw on it):
      { xs, ys, box, z, minima, zmin, zmax }, ready for lossHeatmap. */
-  async function combinedSurface(floor) {
-    const data = await json("/api/landscape/toy", { n: 101, max_steps: 0 });
+  async function combinedSurface(body, floor) {
+    const data = await json("/api/landscape/toy", body);
     const z = logColor(data.meta_losses[0], floor);
     const [zmin, zmax] = extent(z);
     return { xs: data.xs, ys: data.ys, box: data.box, z, minima: data.tasks, zmin, zmax };

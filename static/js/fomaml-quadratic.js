@@ -6,7 +6,7 @@
     const field = fig.$("[data-plot=field]");
     const gap = fig.$("[data-plot=gap]");
     const readout = fig.$("[data-readout]");
-    const state = { a: 1, b: 0.5, c: 2, unit: false, measure: "angle_deg", result: null };
+    const state = { a: fig.defaults.a, b: fig.defaults.b, c: fig.defaults.c, unit: false, measure: "angle_deg", result: null };
 
     function quiver(xs, ys, vectors, scale, unit) {
       const list = [];

@@ -2,14 +2,13 @@
 "use strict";
 
 (function () {
-  const START = [-1.0, 2.0];  // the θ of the iMAML landscape figure until the reader moves it
-  const CG_STEPS = 6;
 
   Fig.figure("imaml-cg", (root, fig) => {
     const iterPlot = fig.$("[data-plot=iterates]");
     const errPlot = fig.$("[data-plot=errors]");
     const readout = fig.$("[data-readout]");
-    const state = { theta: START.slice(), lam: 1, damping: 0, shown: CG_STEPS, result: null };
+    // starts at the θ and λ of the iMAML landscape figure, until the reader moves them there
+    const state = { ...fig.defaults, shown: fig.defaults.cg_steps, result: null };
     const colors = Fig.taskColors;
 
     function render() {
@@ -77,14 +76,14 @@
     }
 
     const request = fig.request("/api/landscape/imaml-cg",
-      () => ({ theta: state.theta, lam: state.lam, damping: state.damping, cg_steps: CG_STEPS }),
+      () => ({ theta: state.theta, lam: state.lam, damping: state.damping, cg_steps: state.cg_steps }),
       (result) => { state.result = result; render(); });
 
     const showLam = (v) => (v < 10 ? v.toFixed(2) : v.toFixed(0));
     const lamInput = fig.slider("lam", (v) => Fig.round3(10 ** parseFloat(v)), showLam, (lam) => { state.lam = lam; request(); });
     fig.slider("damping", parseFloat, (v) => v.toFixed(2), (v) => { state.damping = v; request(); });
     const shown = fig.slider("shown", (v) => parseInt(v, 10), String, (n) => { state.shown = n; render(); });
-    fig.$("[data-action=play]").addEventListener("click", () => fig.play(CG_STEPS, 600, (n) => {
+    fig.$("[data-action=play]").addEventListener("click", () => fig.play(state.cg_steps, 600, (n) => {
       shown.value = n;
       shown.dispatchEvent(new Event("input"));
     }));

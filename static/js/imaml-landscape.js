@@ -3,7 +3,6 @@
 "use strict";
 
 (function () {
-  const START = [-1.0, 2.0];
   const FLOOR = 1e-2;
   const FORCE_LENGTH = 0.9;
   const SPRING = "#00bcd4";  // display length, in parameter units, of the (equal) forces
@@ -12,7 +11,8 @@
     const lossPlot = fig.$("[data-plot=loss]");
     const regPlot = fig.$("[data-plot=regularised]");
     const readout = fig.$("[data-readout]");
-    const state = { theta: START.slice(), lam: 1, task: 1, toy: null, result: null };
+    const start = fig.defaults.theta;
+    const state = { theta: start.slice(), lam: fig.defaults.lam, task: fig.defaults.task, toy: null, result: null };
 
     function common(r, t) {
       const traces = [];
@@ -102,10 +102,10 @@
       render();
       request();
     }));
-    fig.$("[data-action=reset]").addEventListener("click", () => { state.theta = START.slice(); request(); announce(); });
+    fig.$("[data-action=reset]").addEventListener("click", () => { state.theta = start.slice(); request(); announce(); });
     fig.redraw(render);
 
-    fig.load(Fig.json("/api/landscape/toy", { n: 61, max_steps: 0 }), (data) => {
+    fig.load(Fig.json("/api/landscape/toy", fig.surface), (data) => {
       const logs = data.task_losses.map((z) => Fig.logColor(z, FLOOR));
       state.toy = { xs: data.xs, ys: data.ys, box: data.box, tasks: data.tasks, logs, ranges: logs.map(Fig.extent) };
       render();

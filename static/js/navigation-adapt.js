@@ -2,11 +2,12 @@
 "use strict";
 
 (function () {
-  const BOX = 0.5, VIEW = 0.75, STEPS = 3;
+  const BOX = 0.5, VIEW = 0.75;
 
   Fig.figure("navigation-adapt", (root, fig) => {
     const $ = fig.$;
-    const state = { goal: [0.35, -0.3], seed: 0, step: 0, result: null, request: 0 };
+    const STEPS = fig.defaults.steps;
+    const state = { goal: fig.defaults.goal, seed: fig.defaults.seed, step: 0, result: null, request: 0 };
     const panels = fig.$$("[data-plot=panel]");
 
     /* All of one step's trajectories as a single line trace, trajectories separated by null. */

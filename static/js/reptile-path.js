@@ -2,14 +2,14 @@
 "use strict";
 
 (function () {
-  const START = [0.5, -0.5];
   const FLOOR = 1e-1;
   const TASK_COLORS = Fig.taskColors;
 
   Fig.figure("reptile-path", (root, fig) => {
     const plot = fig.$("[data-plot=paths]");
     const readout = fig.$("[data-readout]");
-    const state = { theta: START.slice(), k: 5, beta: 0.5, alpha: 0.2, surface: null, result: null };
+    const start = fig.defaults.theta;
+    const state = { ...fig.defaults, theta: start.slice(), surface: null, result: null };
 
     function render() {
       const s = state.surface;
@@ -58,19 +58,19 @@
     }
 
     const request = fig.request("/api/landscape/reptile",
-      () => ({ theta: state.theta.map(Fig.round3), inner_steps: state.k, beta: state.beta, alpha: state.alpha }),
+      () => ({ theta: state.theta.map(Fig.round3), inner_steps: state.inner_steps, beta: state.beta, alpha: state.alpha }),
       (result) => { state.result = result; render(); showReadout(result); });
 
     // θ follows the pointer every frame; the paths follow when the server answers
     Fig.dragTheta(plot, (theta) => { state.theta = theta; render(); request(); });
     const update = (name) => (v) => { state[name] = v; request(); };
-    fig.slider("k", (v) => parseInt(v, 10), String, update("k"));
+    fig.slider("inner_steps", (v) => parseInt(v, 10), String, update("inner_steps"));
     fig.slider("beta", parseFloat, (v) => v.toFixed(2), update("beta"));
     fig.slider("alpha", parseFloat, (v) => v.toFixed(2), update("alpha"));
-    fig.$("[data-action=reset]").addEventListener("click", () => { state.theta = START.slice(); request(); });
+    fig.$("[data-action=reset]").addEventListener("click", () => { state.theta = start.slice(); request(); });
     fig.redraw(render);
 
-    fig.load(Fig.combinedSurface(FLOOR), (surface) => {
+    fig.load(Fig.combinedSurface(fig.surface, FLOOR), (surface) => {
       state.surface = surface;
       render();
       request();

@@ -2,13 +2,15 @@
 "use strict";
 
 (function () {
-  const X_MIN = -5, X_MAX = 5, MAX_POINTS = 10, STEPS = 10;
+  const X_MIN = -5, X_MAX = 5;
 
   Fig.figure("sinusoid-finetune", (root, fig) => {
     const $ = fig.$;
+    const MAX_POINTS = parseInt($("input[name=k]").max, 10);  // K, rendered from the request model
+    const STEPS = fig.defaults.steps;
     const state = {
-      amplitude: 3.0,
-      phase: 1.0,
+      amplitude: fig.defaults.amplitude,
+      phase: fig.defaults.phase,
       xs: [],
       step: 1,
       models: ["pretrained", "maml"],
@@ -113,19 +115,19 @@
       });
     }
 
-    ["amplitude", "phase"].forEach((name) => {
-      $(`input[name=${name}]`).addEventListener("input", (event) => {
-        state[name] = parseFloat(event.target.value);
-        update();
-      });
-    });
+    const target = {
+      amplitude: fig.slider("amplitude", parseFloat, (v) => v.toFixed(1), (v) => { state.amplitude = v; update(); }),
+      phase: fig.slider("phase", parseFloat, (v) => v.toFixed(2), (v) => { state.phase = v; update(); }),
+    };
     fig.slider("step", (v) => parseInt(v, 10), String, (step) => { state.step = step; render(); });
     const actions = {
-      "new-target": () => {
-        state.amplitude = Math.round((0.1 + Math.random() * 4.9) * 10) / 10;
-        state.phase = Math.round(Math.random() * 314) / 100;
-        $("input[name=amplitude]").value = state.amplitude;
-        $("input[name=phase]").value = state.phase;
+      "new-target": () => {  // anywhere in the sliders' ranges, on their steps
+        Object.entries(target).forEach(([name, input]) => {
+          const [low, high, step] = [input.min, input.max, input.step].map(Number);
+          input.value = low + Math.floor(Math.random() * ((high - low) / step + 1)) * step;
+          input.dispatchEvent(new Event("input"));
+          state[name] = parseFloat(input.value);
+        });
       },
       equispaced: () => { state.xs = equispaced(k()).map(round); },
       squeezed: () => { state.xs = squeezed(k()).map(round); },
@@ -146,7 +148,7 @@
       fig.status(`Your ${model.algo} model was added as a third panel.`);
       update();
     });
-    state.xs = equispaced(5).map(round);
+    state.xs = equispaced(k()).map(round);
     update();
   });
 })();

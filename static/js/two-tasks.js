@@ -2,14 +2,14 @@
 "use strict";
 
 (function () {
-  const START = [0.5, -0.5];
   const FLOOR = 1e-2;
   const TASK_COLORS = Fig.taskColors;
 
   Fig.figure("two-tasks", (root, fig) => {
     const panels = fig.$$("[data-plot=task]");
     const readout = fig.$("[data-readout]");
-    const state = { theta: START.slice(), alpha: 0.3, surfaces: null, result: null };
+    const start = fig.defaults.theta;
+    const state = { theta: start.slice(), alpha: fig.defaults.alpha, surfaces: null, result: null };
 
     function render() {
       const s = state.surfaces;
@@ -61,10 +61,10 @@
     }
     Fig.dragTheta(panels, moveTo);
     fig.slider("alpha", parseFloat, (v) => v.toFixed(2), (v) => { state.alpha = v; request(); });
-    fig.$("[data-action=reset]").addEventListener("click", () => moveTo(START.slice()));
+    fig.$("[data-action=reset]").addEventListener("click", () => moveTo(start.slice()));
     fig.redraw(render);
 
-    fig.load(Fig.json("/api/landscape/toy", { n: 101, max_steps: 0 }), (data) => {
+    fig.load(Fig.json("/api/landscape/toy", fig.surface), (data) => {
       const logs = data.task_losses.map((z) => Fig.logColor(z, FLOOR));
       const zmax = Math.max(...logs.map((z) => Fig.extent(z)[1]));
       state.surfaces = { xs: data.xs, ys: data.ys, box: data.box, logs, minima: data.tasks, zmin: Math.log10(FLOOR), zmax };

@@ -2,7 +2,6 @@
 "use strict";
 
 (function () {
-  const START = [-1.0, 1.5];
   const FLOOR = 1e-1;
   const METHODS = [
     { id: "maml", title: "MAML", color: Fig.colors.maml },
@@ -17,7 +16,7 @@
     const plot = fig.$("[data-plot=directions]");
     const table = fig.$("[data-table]");
     const state = {
-      theta: START.slice(), alpha: 0.1, inner_steps: 1, lam: 10, unit: true,
+      ...fig.defaults, unit: true,
       shown: new Set(["maml", "fomaml", "reptile", "imaml"]), surface: null, result: null,
     };
 
@@ -77,7 +76,7 @@
     }
 
     const request = fig.request("/api/updates",
-      () => ({ theta: state.theta.map(Fig.round3), alpha: state.alpha, inner_steps: state.inner_steps, lam: state.lam, baseline: true }),
+      () => ({ theta: state.theta.map(Fig.round3), alpha: state.alpha, inner_steps: state.inner_steps, lam: state.lam, baseline: state.baseline }),
       (updates, sent) => {
         state.result = { theta: sent.theta, updates };
         render();
@@ -97,7 +96,7 @@
     fig.$("input[name=unit]").addEventListener("change", (event) => { state.unit = event.target.checked; render(); });
     fig.redraw(render);
 
-    fig.load(Fig.combinedSurface(FLOOR), (surface) => {
+    fig.load(Fig.combinedSurface(fig.surface, FLOOR), (surface) => {
       state.surface = surface;
       render();
       request();

@@ -40,6 +40,7 @@ router = APIRouter(prefix=PREFIX, tags=["landscape"])
 
 MAX_ALPHA = 0.45  # inner step on the toy: stable below 2 / 4.12 (its largest curvature)
 LAM = (0.1, 100.0)
+CG_STEPS = 6  # the CG figure's default: the landscape figure computes the same view, and shares it
 
 X = Annotated[float, Field(ge=toy.BOX[0], le=toy.BOX[1])]
 Y = Annotated[float, Field(ge=toy.BOX[2], le=toy.BOX[3])]
@@ -49,10 +50,16 @@ Lam = Annotated[
     float, Field(ge=LAM[0], le=LAM[1], description="λ: iMAML's proximal strength, [0.1, 100]")
 ]
 THETA_DESCRIPTION = "θ = (w₀, w₁) in the toy box [−3, 3]²"
+# The figures' α sliders run from 0.05 to MAX_ALPHA: a UI choice, since the API's lower bound 0
+# is excluded and a slider needs an end it can reach.
+ALPHA_SLIDER = {"x-slider": {"min": 0.05}}
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A figure's request: no unknown fields; frozen, so that it is its compute function's
+    cache key. Its defaults are the figure's starting values (:mod:`app.web.figures`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ToyRequest(Strict):
@@ -61,30 +68,47 @@ class ToyRequest(Strict):
     alpha: Alpha = toy.ALPHA
 
 
+SURFACE = ToyRequest(max_steps=0)  # the task losses alone, drawn under the two-task figures
+
+
 class TwoTasksRequest(Strict):
-    theta: Theta = Field(description=THETA_DESCRIPTION)
-    alpha: Alpha = toy.ALPHA
+    theta: Theta = Field((0.5, -0.5), description=THETA_DESCRIPTION)
+    alpha: Alpha = Field(0.3, json_schema_extra=ALPHA_SLIDER)
 
 
 class ReptileRequest(Strict):
-    theta: Theta = Field(description=THETA_DESCRIPTION)
-    alpha: Alpha = toy.ALPHA
+    theta: Theta = Field((0.5, -0.5), description=THETA_DESCRIPTION)
+    alpha: Alpha = Field(0.2, json_schema_extra=ALPHA_SLIDER)
     inner_steps: int = Field(5, ge=1, le=10, description="k: inner steps per task, 1…10")
     beta: float = Field(0.5, ge=0, le=1, description="β: Reptile's interpolation step, [0, 1]")
 
 
+IMAML_THETA = (-1.0, 2.0)  # where both iMAML figures start (the CG figure follows the other)
+
+
 class ImamlRequest(Strict):
-    theta: Theta = Field(description=THETA_DESCRIPTION)
+    theta: Theta = Field(IMAML_THETA, description=THETA_DESCRIPTION)
     lam: Lam = 1.0
     task: int = Field(1, ge=1, le=2, description="whose regularised surface to send, 1 or 2")
     n: int = Field(61, ge=11, le=101, description="grid points per axis, 11…101")
 
 
+IMAML_SURFACE = ToyRequest(n=ImamlRequest().n, max_steps=0)  # the task losses, on λ's grid
+
+
 class ImamlCGRequest(Strict):
-    theta: Theta = Field(description=THETA_DESCRIPTION)
+    theta: Theta = Field(IMAML_THETA, description=THETA_DESCRIPTION)
     lam: Lam = 1.0
-    cg_steps: int = Field(6, ge=1, le=10, description="conjugate-gradient iterations, 1…10")
-    damping: float = Field(0.0, ge=0, le=10, description="μ: Hessian damping, [0, 10]")
+    cg_steps: int = Field(CG_STEPS, ge=1, le=10, description="conjugate-gradient iterations, 1…10")
+    damping: float = Field(
+        0.0,
+        ge=0,
+        le=10,
+        description="μ: Hessian damping, [0, 10]",
+        # the slider stops at μ = 2, a UI choice: about half the toy's largest curvature (4.12,
+        # app/meta/toy.py), enough to watch damping shrink κ; the API accepts up to 10
+        json_schema_extra={"x-slider": {"max": 2}},
+    )
 
 
 CURVATURE = (-1.0, 6.0)  # a and c; with |b| ≤ 3 the eigenvalues of C lie in [−4, 9]
@@ -117,12 +141,12 @@ def point(theta: tuple[float, float]):
 
 
 @lru_cache(maxsize=8)
-def toy_json(n: int, max_steps: int, alpha: float) -> bytes:
-    view = landscape.toy_landscape(n=n, alpha=alpha, max_steps=max_steps)
+def toy_json(body: ToyRequest) -> bytes:
+    view = landscape.toy_landscape(n=body.n, alpha=body.alpha, max_steps=body.max_steps)
     return dumps(
         {
             "box": list(toy.BOX),
-            "alpha": alpha,
+            "alpha": body.alpha,
             "tasks": [list(t) for t in toy.TASKS],
             "xs": grid(view.xs, 6),
             "ys": grid(view.ys, 6),
@@ -154,16 +178,14 @@ def adapted_payload(theta: tuple[float, float], hp: Hyper) -> dict:
 
 
 @lru_cache(maxsize=512)
-def two_tasks_json(theta: tuple[float, float], alpha: float) -> bytes:
-    return dumps(adapted_payload(theta, Hyper(inner_steps=1, alpha=alpha)))
+def two_tasks_json(body: TwoTasksRequest) -> bytes:
+    return dumps(adapted_payload(body.theta, Hyper(inner_steps=1, alpha=body.alpha)))
 
 
 @lru_cache(maxsize=512)
-def reptile_json(theta: tuple[float, float], alpha: float, steps: int, beta: float) -> bytes:
-    return dumps(adapted_payload(theta, Hyper(inner_steps=steps, alpha=alpha, beta=beta)))
-
-
-CG_STEPS = 6  # the CG figure's default: the landscape figure computes the same view, and shares it
+def reptile_json(body: ReptileRequest) -> bytes:
+    hp = Hyper(inner_steps=body.inner_steps, alpha=body.alpha, beta=body.beta)
+    return dumps(adapted_payload(body.theta, hp))
 
 
 @lru_cache(maxsize=256)
@@ -176,7 +198,8 @@ def implicit(
 
 
 @lru_cache(maxsize=256)
-def imaml_json(theta: tuple[float, float], lam: float, n: int, task: int) -> bytes:
+def imaml_json(body: ImamlRequest) -> bytes:
+    theta, lam, n, task = body.theta, body.lam, body.n, body.task
     hp, view = implicit(theta, lam, CG_STEPS, 0.0)
     surface = landscape_views.proximal_landscape(point(theta), lam, n=n)
     return dumps(
@@ -200,8 +223,9 @@ def imaml_json(theta: tuple[float, float], lam: float, n: int, task: int) -> byt
 
 
 @lru_cache(maxsize=256)
-def imaml_cg_json(theta: tuple[float, float], lam: float, cg_steps: int, damping: float) -> bytes:
-    hp, view = implicit(theta, lam, cg_steps, damping)
+def imaml_cg_json(body: ImamlCGRequest) -> bytes:
+    theta, lam, damping = body.theta, body.lam, body.damping
+    hp, view = implicit(theta, lam, body.cg_steps, damping)
     cg = landscape_views.cg_convergence(view, hp)
     return dumps(
         {
@@ -222,7 +246,8 @@ def imaml_cg_json(theta: tuple[float, float], lam: float, cg_steps: int, damping
 
 
 @lru_cache(maxsize=128)
-def quadratic_json(a: float, b: float, c: float, alpha: float, n: int, heatmap_n: int) -> bytes:
+def quadratic_json(body: QuadraticRequest) -> bytes:
+    a, b, c, alpha, n, heatmap_n = body.a, body.b, body.c, body.alpha, body.n, body.heatmap_n
     arrows = landscape_views.quadratic_gap(a, b, c, alpha=alpha, n=n)
     heat = landscape_views.quadratic_gap(a, b, c, alpha=alpha, n=heatmap_n)
     eigenvalues = landscape_views.curvature_eigenvalues(a, b, c)
@@ -264,21 +289,21 @@ def toy_surfaces(request: Request, body: ToyRequest) -> Response:
     """``{box, alpha, tasks, xs, ys, task_losses: [T][n][n], meta_losses: [M+1][n][n],
     task_minima: [T][2], meta_minima: [M+1][2], meta_minimum_values: [M+1]}``; surfaces
     are indexed [iy][ix], meta_losses[m] is Σ_i L_τi(U^(m)(θ))."""
-    return answer(toy_json(body.n, body.max_steps, body.alpha), request)
+    return answer(toy_json(body), request)
 
 
 @router.post("/two-tasks", summary="One inner step from θ on each of the two tasks")
 def two_tasks(body: TwoTasksRequest) -> Response:
     """``{theta, phi: [T][2], paths: [T][2][2], losses: [T][2] (at θ, at φ_i),
     loss_before: Σ L_i(θ), meta_loss: Σ L_i(φ_i), …}``."""
-    return answer(two_tasks_json(body.theta, body.alpha))
+    return answer(two_tasks_json(body))
 
 
 @router.post("/reptile", summary="Reptile's inner paths from θ and its new θ")
 def reptile(body: ReptileRequest) -> Response:
     """``{theta, paths: [T][k+1][2], losses: [T][k+1], target: φ̄, new_theta: θ + β(φ̄ − θ),
     gradient_step: θ − αβ∇(1/T)Σ L_i(θ), loss_before, meta_loss}``."""
-    return answer(reptile_json(body.theta, body.alpha, body.inner_steps, body.beta))
+    return answer(reptile_json(body))
 
 
 @router.post("/imaml", summary="iMAML's regularised inner objective and its minimiser")
@@ -286,23 +311,21 @@ def imaml(request: Request, body: ImamlRequest) -> Response:
     """``{theta, lam, task, solver: {alpha, inner_steps}, xs, ys, regularised: [n][n] and
     task_loss: [n][n] of that task, grid_minima: [T][2], phi: [T][2], task_gradient: ∇L(φ),
     proximal_gradient: λ(φ − θ), residual, residual_norm}``."""
-    return answer(imaml_json(body.theta, body.lam, body.n, body.task), request)
+    return answer(imaml_json(body), request)
 
 
 @router.post("/imaml-cg", summary="Conjugate gradient towards iMAML's implicit gradient")
 def imaml_cg(body: ImamlCGRequest) -> Response:
     """``{iterates: [n+1][T][2], exact: [T][2], query_gradient, errors: [n+1][T],
     errors_a, bound (null where A is not positive definite), eigenvalues, condition, phi}``."""
-    return answer(imaml_cg_json(body.theta, body.lam, body.cg_steps, body.damping))
+    return answer(imaml_cg_json(body))
 
 
 @router.post("/quadratic", summary="MAML and FOMAML gradients on the FOMAML quadratic")
 def quadratic(request: Request, body: QuadraticRequest) -> Response:
     """``{eigenvalues, arrows: {xs, ys, maml: [n][n][2], fomaml}, heat: {xs, ys, angle_deg,
     error}}``; fields indexed [iy][ix]."""
-    return answer(
-        quadratic_json(body.a, body.b, body.c, body.alpha, body.n, body.heatmap_n), request
-    )
+    return answer(quadratic_json(body), request)
 
 
 @router.post("/cost", summary="Measure one meta-gradient's time and memory against k")
@@ -332,18 +355,3 @@ def measure_cost(body: CostRequest, request: Request) -> dict:
             for c in table
         ],
     }
-
-
-def warm_up() -> None:
-    """Pay the first calls' one-time costs (torch.func and autograd, about 0.5 s each) and fill
-    the caches with the figures' first requests (their starting θ and settings, as in
-    static/js), so the first reader's page is answered at once. About 2 s on one thread; call
-    it once at startup, in a background thread."""
-    toy_json(101, 20, toy.ALPHA)  # accumulated-landscape
-    toy_json(101, 0, toy.ALPHA)  # two-tasks, reptile-path, update-directions
-    toy_json(61, 0, toy.ALPHA)  # imaml-landscape
-    two_tasks_json((0.5, -0.5), 0.3)
-    reptile_json((0.5, -0.5), 0.2, 5, 0.5)
-    imaml_json((-1.0, 2.0), 1.0, 61, 1)
-    imaml_cg_json((-1.0, 2.0), 1.0, CG_STEPS, 0.0)
-    quadratic_json(1.0, 0.5, 2.0, toy.QUADRATIC_ALPHA, 15, 61)

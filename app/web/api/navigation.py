@@ -36,7 +36,9 @@ Coordinate = Annotated[float, Field(ge=GOAL_BOX[0], le=GOAL_BOX[1])]
 class AdaptRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)  # hashable: the cache's key
 
-    goal: tuple[Coordinate, Coordinate] = Field(description="the goal (x, y) in [−0.5, 0.5]²")
+    goal: tuple[Coordinate, Coordinate] = Field(
+        (0.35, -0.3), description="the goal (x, y) in [−0.5, 0.5]²"
+    )
     models: tuple[Literal["pretrained", "maml"], ...] = Field(
         ("pretrained", "maml"), min_length=1, max_length=2, description="'pretrained', 'maml'"
     )

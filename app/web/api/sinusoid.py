@@ -27,8 +27,8 @@ X = Annotated[float, Field(ge=X_RANGE[0], le=X_RANGE[1])]
 class FinetuneRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amplitude: float = Field(ge=AMPLITUDE[0], le=AMPLITUDE[1], description="A of A·sin(x − φ)")
-    phase: float = Field(ge=PHASE[0], le=round(PHASE[1], 6), description="φ of A·sin(x − φ)")
+    amplitude: float = Field(3.0, ge=AMPLITUDE[0], le=AMPLITUDE[1], description="A of A·sin(x − φ)")
+    phase: float = Field(1.0, ge=PHASE[0], le=round(PHASE[1], 6), description="φ of A·sin(x − φ)")
     xs: list[X] = Field(min_length=1, max_length=10, description="K support inputs in [−5, 5]")
     models: list[str] = Field(
         ["pretrained", "maml"],

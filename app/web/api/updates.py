@@ -10,29 +10,35 @@ from __future__ import annotations
 from functools import lru_cache
 
 from fastapi import APIRouter, Response
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from app.meta import landscape, landscape_views, toy
 from app.meta.algorithms import Hyper
-from app.web.api.landscape import THETA_DESCRIPTION, Alpha, Lam, Strict, Theta, point
+from app.web.api.landscape import (
+    ALPHA_SLIDER,
+    THETA_DESCRIPTION,
+    Alpha,
+    Lam,
+    Strict,
+    Theta,
+    point,
+)
 from app.web.payloads import answer, dumps, vector
 
 router = APIRouter(prefix="/api/updates", tags=["landscape"])
 
 
 class UpdatesRequest(Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True)  # hashable: the cache's key
-
-    theta: Theta = Field(description=THETA_DESCRIPTION)
-    alpha: Alpha = toy.ALPHA
+    theta: Theta = Field((-1.0, 1.5), description=THETA_DESCRIPTION)
+    alpha: Alpha = Field(toy.ALPHA, json_schema_extra=ALPHA_SLIDER)
     inner_steps: int = Field(1, ge=1, le=10, description="k: inner steps, 1…10")
     beta: float = Field(
         1.0, gt=0, le=1, description="β: Reptile's step; batched Reptile's φ̄ − θ ignores it"
     )
-    lam: Lam = 1.0
+    lam: Lam = 10.0
     cg_steps: int = Field(5, ge=1, le=10, description="iMAML's conjugate-gradient steps, 1…10")
     baseline: bool = Field(
-        False, description="also return 'pretrained': −∇ of the mean task loss, the baseline's step"
+        True, description="also return 'pretrained': −∇ of the mean task loss, the baseline's step"
     )
 
 
@@ -66,9 +72,3 @@ def updates(body: UpdatesRequest) -> Response:
     (``landscape_views.proximal_hyper``) and ``cg_steps`` CG iterations. With ``baseline``, also
     ``pretrained``: −∇ of the mean task loss at θ."""
     return answer(updates_json(body))
-
-
-def warm_up() -> None:
-    """Fill the cache with the comparison figure's first requests (as in static/js)."""
-    updates_json(UpdatesRequest(theta=(-1.0, 1.5), lam=10.0, baseline=True))
-    updates_json(UpdatesRequest(theta=toy.START))
