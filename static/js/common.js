@@ -410,8 +410,8 @@ window.Fig = (function () {
     const width = element.clientWidth || 400;
     const l = 56, r = 12;
     const side = Math.max(220, Math.min(520, width - l - r));
-    const rows = legendRows(o.items, width - 16);
-    const t = (o.title ? 38 : 10) + (rows ? rows * 19 + 8 : 0);
+    const rows = legendRows(o.items, side);  // the legend wraps within the plot's width
+    const t = (o.title ? 44 : 10) + (rows ? rows * 21 + 8 : 0);  // a title: its line and a gap
     const b = o.colorbar ? 134 : 64;
     return Object.assign({
       height: side + t + b,
