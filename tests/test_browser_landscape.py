@@ -34,7 +34,7 @@ def wait_drawn(page, selector, count=1):
     )
 
 
-def wait_changed(page, selector, before, timeout=15000):
+def wait_changed(page, selector, before, timeout=120_000):
     """Wait until the plot's data (as TRACES reads it) differs from ``before``."""
     page.wait_for_function(
         f"([sel, old]) => JSON.stringify(({TRACES})(sel)) !== JSON.stringify(old)",
@@ -180,9 +180,10 @@ def test_imaml_landscape_and_cg_follow_theta_and_lambda(live_server, page):
     page.locator(f"{figure} input[name=task][value='2']").check()
     task2 = wait_changed(page, loss, task1)
     assert task2[0]["z"] != task1[0]["z"]
+    all_shown = traces(page, cg)
     set_range(page, "[data-figure=imaml-cg] input[name=shown]", 1)
     errors_plot = "[data-figure=imaml-cg] [data-plot=errors]"
-    shown = traces(page, cg)
+    shown = wait_changed(page, cg, all_shown)  # redrawn at the next animation frame
     assert len(named(shown, "task 1")["x"]) == 2
     set_range(page, "[data-figure=imaml-cg] input[name=damping]", 1)
     wait_changed(page, errors_plot, traces(page, errors_plot))
