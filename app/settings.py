@@ -38,6 +38,7 @@ class Settings:
     job_queue: int = 8
     job_max_steps: int = 20_000
     omniglot_job_max_steps: int = 500
+    navigation_job_max_steps: int = 1000
     job_abandon_seconds: float = 1.0
     warm_race: bool = True
     omniglot_dir: Path = field(default_factory=default_omniglot_dir)

@@ -159,3 +159,36 @@ def test_lab_trains_an_omniglot_learner_and_shows_its_accuracy(live_server, page
     )
     assert accuracy == 5
     assert page.errors == []
+
+
+def test_lab_trains_a_navigation_policy_and_shows_its_returns_and_paths(live_server, page):
+    page.goto(live_server + "/lab", wait_until="networkidle")
+    panel = page.locator("[data-figure=train-panel]")
+    panel.locator("select[name=task]").select_option("navigation")
+    options = panel.locator("select[name=algo] option:not([hidden])")
+    assert options.evaluate_all("os => os.map(o => o.value)") == ["pretrained", "maml", "fomaml"]
+    assert not panel.locator("[data-plot=trajectory]").is_visible()
+    assert panel.locator("input[name=alpha]").input_value() == "0.1"
+    assert panel.locator("input[name=trajectories]").is_visible()
+    panel.locator("input[name=steps]").fill("4")
+    panel.locator("input[name=meta_batch]").fill("2")
+    panel.locator("input[name=trajectories]").fill("4")
+    panel.locator("[data-action=start]").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-figure=train-panel] [data-status]')"
+        ".textContent.includes('new goals')",
+        timeout=PATIENCE,
+    )
+    paths = page.evaluate(
+        "() => document.querySelector('[data-figure=train-panel] [data-plot=probe]').data"
+        ".map(t => ({name: t.name, points: t.x.filter(v => v !== null).length}))"
+    )
+    assert paths[0]["name"].startswith("before adaptation") and paths[0]["points"] >= 5
+    assert paths[1]["name"].startswith("after 1 step") and paths[2]["name"] == "goal"
+    returns = page.evaluate(
+        "() => document.querySelector('[data-figure=train-panel] [data-plot=loss]').data"
+        ".map(t => t.y.length)"
+    )
+    assert returns[0] == 4 and returns[1] == returns[2] >= 1
+    assert not panel.locator("[data-action=use-model]").is_visible()
+    assert page.errors == []

@@ -6,15 +6,16 @@ import math
 import pytest
 import torch
 
-from app.meta.rl_train import RLConfig, goal_returns, run
+from app.meta.config import NavigationConfig
+from app.meta.rl_train import goal_returns, run
 
 pytestmark = pytest.mark.slow
 
-BUDGET = {"steps": 60, "seed": 0, "meta_batch": 10, "trajectories": 10}
+BUDGET = {"steps": 120, "seed": 0, "meta_batch": 10, "trajectories": 10}
 
 
 def trained(algo: str):
-    return run(RLConfig(algo=algo, **BUDGET), lambda progress: None)
+    return run(NavigationConfig(algo=algo, **BUDGET), lambda progress: None)
 
 
 def test_maml_after_one_step_beats_the_pretrained_policy_after_one_step():
@@ -29,6 +30,6 @@ def test_maml_after_one_step_beats_the_pretrained_policy_after_one_step():
 
 
 def test_training_is_deterministic_under_a_seed():
-    config = RLConfig(algo="maml", steps=3, seed=4, meta_batch=3, trajectories=4)
+    config = NavigationConfig(algo="maml", steps=3, seed=4, meta_batch=3, trajectories=4)
     first, second = run(config, lambda p: None), run(config, lambda p: None)
     assert all(torch.equal(first[k], second[k]) for k in first)

@@ -19,44 +19,54 @@ import json
 import platform
 import shlex
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
+from pydantic import ValidationError
 
+from app.meta.config import NavigationConfig
 from app.meta.rl import META_GRADIENTS
-from app.meta.rl_train import RLConfig, evaluate, run, save_checkpoint
+from app.meta.rl_train import evaluate, run, save_checkpoint
 
 PROG = "maml train-navigation"  # how the model card writes the command that made it
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
+def field_help(name: str) -> str:
+    """A flag's help: the configuration field's description and bounds, written once there."""
+    spec = NavigationConfig.model_json_schema()["properties"][name]
+    low = next((f"{spec[k]} {op} " for k, op in LOWER if k in spec), "")
+    high = f" ≤ {spec['maximum']}" if "maximum" in spec else ""
+    return f"{spec['description']} ({low}{name}{high}; default {spec['default']})"
+
+
+LOWER = (("minimum", "≤"), ("exclusiveMinimum", "<"))
+FLAGS = ("steps", "seed", "meta_batch", "trajectories", "inner_steps", "alpha", "meta_lr")
+
+
+def parse(argv: list[str]) -> tuple[argparse.Namespace, NavigationConfig]:
+    """The arguments and the run's configuration, validated by :class:`NavigationConfig`: a
+    value out of its range stops with the field's name and range."""
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("--algo", choices=sorted(META_GRADIENTS), default="maml")
-    parser.add_argument("--steps", type=int, default=500, help="meta-iterations (1…100000)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--meta-batch", type=int, default=20, help="goals per iteration (1…100)")
-    parser.add_argument("--trajectories", type=int, default=20, help="per step (1…200)")
-    parser.add_argument("--inner-steps", type=int, default=1, help="k during training (1…5)")
-    parser.add_argument("--alpha", type=float, default=0.1, help="inner step size (0, 1]")
-    parser.add_argument("--meta-lr", type=float, default=1e-3, help="Adam's step size (0, 0.1]")
-    parser.add_argument("--eval-goals", type=int, default=100)
+    for name in FLAGS:
+        kind = NavigationConfig.model_fields[name].annotation
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, type=kind, default=None, help=field_help(name))
+    parser.add_argument("--eval-goals", type=int, default=100, help="goals of the card (2…10000)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--save", type=Path, help="checkpoint path; its model card goes beside it")
     args = parser.parse_args(argv)
-    checks = {
-        "steps": 1 <= args.steps <= 100_000,
-        "meta-batch": 1 <= args.meta_batch <= 100,
-        "trajectories": 1 <= args.trajectories <= 200,
-        "inner-steps": 1 <= args.inner_steps <= 5,
-        "alpha": 0 < args.alpha <= 1,
-        "meta-lr": 0 < args.meta_lr <= 0.1,
-        "eval-goals": 2 <= args.eval_goals <= 10_000,
-    }
-    for name, ok in checks.items():
-        if not ok:
-            parser.error(f"--{name} is out of range")
-    return args
+    if not 2 <= args.eval_goals <= 10_000:
+        parser.error("--eval-goals is out of range (2…10000)")
+    values = {name: getattr(args, name) for name in FLAGS if getattr(args, name) is not None}
+    try:
+        config = NavigationConfig(algo=args.algo, **values)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in error.errors()
+        )
+        parser.error(problems)
+    return args, config
 
 
 def hardware() -> str:
@@ -70,18 +80,8 @@ def hardware() -> str:
 
 
 def main(argv: list[str]) -> int:
-    args = parse(argv)
+    args, config = parse(argv)
     torch.set_num_threads(args.threads)
-    config = RLConfig(
-        algo=args.algo,
-        steps=args.steps,
-        seed=args.seed,
-        meta_batch=args.meta_batch,
-        trajectories=args.trajectories,
-        inner_steps=args.inner_steps,
-        alpha=args.alpha,
-        meta_lr=args.meta_lr,
-    )
     start, cpu_start = time.perf_counter(), time.process_time()
 
     def report(progress) -> None:
@@ -97,7 +97,7 @@ def main(argv: list[str]) -> int:
     card = {
         "task": "navigation",
         "algo": config.algo,
-        "config": asdict(config),
+        "config": config.model_dump(),
         "command": f"{PROG} " + shlex.join(argv),
         "seconds": round(seconds, 1),
         "minutes": round(seconds / 60, 2),

@@ -11,7 +11,9 @@ adapts at test time only, so a saved run may be resumed with them changed
 may set or move it to any step not yet taken (:data:`SCHEDULE_FIELDS`);
 :class:`OmniglotConfig` widens ``algo`` to the episodic learners, which need Omniglot,
 and defaults to 1-shot episodes, meta-batch 4 and α = 0.4 (Finn et al.'s 5-way α);
-:func:`config_from_dict` rebuilds either class from a checkpoint's ``model_dump()``.
+:class:`NavigationConfig` is the 2-D navigation run of :mod:`app.meta.rl` (MAML, FOMAML and
+the pretrained policy, with trajectories per policy-gradient step instead of K);
+:func:`config_from_dict` rebuilds any of them from a checkpoint's ``model_dump()``.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.meta.algorithms import ALGORITHMS, OMNIGLOT_ALGORITHMS, REGISTRY, Hyper
 from app.meta.heads import HeadName
+from app.meta.rl import META_GRADIENTS as NAVIGATION_ALGORITHMS
 from app.meta.tasks.omniglot import DRAWINGS
 
 # The registry's names, as the literals that validate a configuration's ``algo``.
 AlgoName = Literal[tuple(ALGORITHMS)]
 OmniglotAlgoName = Literal[tuple(OMNIGLOT_ALGORITHMS)]
+NavigationAlgoName = Literal[tuple(NAVIGATION_ALGORITHMS)]
 
 
 class TrainConfig(BaseModel):
@@ -152,6 +156,36 @@ class OmniglotConfig(TrainConfig):
     alpha: float = Field(0.4, gt=0, le=1.0, description="α: inner step size")
 
 
-def config_from_dict(values: dict) -> TrainConfig:
-    """The configuration a ``model_dump()`` came from: Omniglot's or the general one."""
-    return (OmniglotConfig if values.get("task") == "omniglot" else TrainConfig)(**values)
+class NavigationConfig(BaseModel):
+    """A 2-D navigation run (Finn et al. 2017, section 5.3; :mod:`app.meta.rl`), validated: what
+    ``maml train-navigation``, a web job and a navigation checkpoint record. Its own class,
+    as the policy-gradient inner loop has settings of its own (trajectories per step) and
+    none of the supervised ones."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task: Literal["navigation"] = Field("navigation", description="task family")
+    algo: NavigationAlgoName = Field("maml", description="meta-learning algorithm")
+    steps: int = Field(500, ge=1, le=100_000, description="meta-iterations")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed")
+    meta_batch: int = Field(20, ge=1, le=100, description="T: goals per meta-iteration")
+    trajectories: int = Field(
+        20, ge=1, le=200, description="N: trajectories per policy-gradient step"
+    )
+    inner_steps: int = Field(1, ge=1, le=5, description="k: policy-gradient steps per goal")
+    alpha: float = Field(0.1, gt=0, le=1.0, description="α: inner step size")
+    meta_lr: float = Field(1e-3, gt=0, le=0.1, description="Adam step size of the outer loop")
+
+    def hyper(self, evaluation: bool = False) -> Hyper:
+        """The policy-gradient step the algorithms see; ``evaluation`` changes nothing."""
+        return Hyper(inner_steps=self.inner_steps, alpha=self.alpha)
+
+
+AnyConfig = TrainConfig | NavigationConfig
+
+
+def config_from_dict(values: dict) -> AnyConfig:
+    """The configuration a ``model_dump()`` came from: Omniglot's, navigation's or the general
+    one."""
+    kinds = {"omniglot": OmniglotConfig, "navigation": NavigationConfig}
+    return kinds.get(values.get("task"), TrainConfig)(**values)

@@ -15,10 +15,18 @@ we fit the linear feature baseline of Duan et al. (2016) to each task's trajecto
 b(x, t) = wᵀ[x, x², t/100, (t/100)², (t/100)³, 1], by ridge regression on G_t (leaving out
 the trajectory it is used on, which keeps the estimate unbiased). The inner step
 is gradient *ascent* on the return, φ = θ + α ∇Ĵ(θ), i.e. descent on the loss L = −Ĵ.
-For training (``normalise=True``) the advantages G_t − b_t are centred and scaled to unit
-variance over the task's time steps, and averaged over time steps (rllab's default
-normalisation); the scale is treated as a constant, part of the step size. With
-``normalise=False``, Ĵ is an unbiased estimate of J itself (the tests check this).
+For training (``normalise=True``) the advantages are centred over the task's time steps and
+divided by s + s₀, s their standard deviation and s₀ = :data:`ADVANTAGE_FLOOR`, and the
+gradient is averaged over the steps (the divisor is a constant, part of the step size). rllab,
+whose code Finn et al. used, divides by s alone. Then a step has the same length however
+close the policy already is to its goal, and a policy that one step brought near the goal is
+pushed past it by the next: on 100 held-out goals the pretrained policy's mean return went
+from −4.9 after one step to −60 after two, a MAML policy's from −4.0 to −46. The floor keeps
+rllab's step where the advantages vary by more than s₀ (early in training, when returns run
+to the thousands, a plain centred gradient throws the policy off the map) and shrinks the step
+as the policy closes in: with it the same two policies improve at each of three steps
+(−17.7, −11.5, −5.8, −1.6 and −19.6, −8.0, −2.5, −1.1). With ``normalise=False``, Ĵ is an
+unbiased estimate of J itself (the tests check this).
 
 **Why the meta-gradient needs care.** MAML's objective is the post-update return
 J(U(θ)), U(θ) = θ + α ∇J(θ), whose gradient is (I + α ∇²J(θ)) ∇J(φ). The Hessian of an
@@ -59,8 +67,10 @@ from app.meta.tasks.navigation import RLBatch
 
 HIDDEN = (100, 100)
 LOG_STD_INIT = math.log(0.1)  # σ = 0.1 at the start: a step's worth of exploration
+OUTPUT_INIT_SCALE = 0.01  # the mean's last layer starts this much smaller (see gaussian_mlp)
 RIDGE = 1e-5  # the baseline's ridge coefficient, as in rllab's LinearFeatureBaseline
 LOG_2PI = math.log(2 * math.pi)
+ADVANTAGE_FLOOR = 0.3  # s₀: a floor under the advantages' scale, in units of return
 
 
 @dataclass(frozen=True)
@@ -84,10 +94,21 @@ def mlp_mean(params: Params, obs: torch.Tensor) -> torch.Tensor:
 
 
 def gaussian_mlp(obs_dim: int = 2, act_dim: int = 2, hidden: tuple[int, ...] = HIDDEN):
-    """The navigation policy of Finn et al. (2017): obs → 100 → 100 → mean, learned log σ."""
+    """The navigation policy of Finn et al. (2017): obs → 100 → 100 → mean, learned log σ.
+
+    The output layer starts 100 times smaller than the others and with zero bias, so the first
+    policy stands near the start and explores with σ in every direction (Andrychowicz et al.
+    2021, "What matters in on-policy reinforcement learning?", recommend this init). With the
+    usual init its mean action is O(1), clipped to 0.1: the agent walks off at full speed,
+    returns run to −6,000, and early meta-training spends its first thousand iterations
+    recovering (measured: MAML, 120 iterations of 10 goals, Adam 1e-3, mean return after one
+    step −6,696 with the usual init, −3.4 with this one)."""
 
     def init(generator: torch.Generator, dtype=torch.float32) -> Params:
         params = mlp_init((obs_dim, *hidden, act_dim), generator, dtype)
+        last = len(hidden)
+        params[f"w{last}"] = params[f"w{last}"] * OUTPUT_INIT_SCALE
+        params[f"b{last}"] = torch.zeros_like(params[f"b{last}"])
         params["log_std"] = torch.full((act_dim,), LOG_STD_INIT, dtype=dtype)
         return params
 
@@ -198,8 +219,9 @@ def surrogate(
     ``normalise=False``: Ĵ = (1/N) Σ_τ [Σ_t ⊡(W_t) r_t + Σ_t ⊡(W_{t−1})(1 − ⊡(ℓ_t)) b_t],
     whose derivatives estimate those of the expected return J without bias.
     ``normalise=True``: the baseline b_t is raised by the mean advantage m and the whole divided
-    by s·M (s the advantages' standard deviation, M the number of steps), so that ∇Ĵ is the
-    mean over steps of ∇ℓ_t (G_t − b_t − m)/s, rllab's centred policy gradient.
+    by (s + s₀)·M (s the advantages' standard deviation, s₀ = :data:`ADVANTAGE_FLOOR`, M the
+    number of steps), so that ∇Ĵ is the mean over steps of ∇ℓ_t (G_t − b_t − m)/(s + s₀),
+    rllab's centred policy gradient with a floor under its scale.
     """
     rewards, mask = rollouts.rewards, rollouts.mask
     n = rewards.shape[1]
@@ -211,7 +233,7 @@ def surrogate(
         steps = mask.sum((1, 2))
         mean = advantages.sum((1, 2)) / steps
         var = (((advantages - mean[:, None, None]) * mask) ** 2).sum((1, 2)) / steps
-        scale = steps * (var.sqrt() + 1e-8)
+        scale = steps * (var.sqrt() + ADVANTAGE_FLOOR)
         offset = (baseline + mean[:, None, None]) * mask
     reward_term = (magic_box(cumulative) * rewards).sum((1, 2))
     baseline_term = (magic_box(cumulative - logp) * (1 - magic_box(logp)) * offset * mask).sum(

@@ -13,39 +13,18 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from app.meta.algorithms.base import Hyper
+from app.meta.config import NavigationConfig
 from app.meta.params import Params, copied, leaves, stack
 from app.meta.rl import META_GRADIENTS, GaussianPolicy, adapt, gaussian_mlp
 from app.meta.tasks.navigation import navigation_batch, sample_goals
 
 EVAL_SEED = 2017
-
-
-@dataclass(frozen=True)
-class RLConfig:
-    """A navigation run, named as Finn et al. (2017) name its parts."""
-
-    algo: str = "maml"  # maml, fomaml or pretrained
-    steps: int = 500  # meta-iterations
-    seed: int = 0
-    meta_batch: int = 20  # T: goals per meta-iteration
-    trajectories: int = 20  # N: trajectories per policy-gradient step
-    inner_steps: int = 1  # k
-    alpha: float = 0.1  # α: inner step size
-    meta_lr: float = 1e-3  # Adam's step size
-
-    def __post_init__(self) -> None:
-        if self.algo not in META_GRADIENTS:
-            raise ValueError(f"algo: one of {', '.join(META_GRADIENTS)}")
-
-    @property
-    def hyper(self) -> Hyper:
-        return Hyper(inner_steps=self.inner_steps, alpha=self.alpha)
+TRAJECTORIES = 20  # per policy-gradient step when a policy is evaluated (the model cards')
 
 
 @dataclass(frozen=True)
@@ -53,10 +32,11 @@ class Progress:
     step: int
     loss: float  # −(mean return after adaptation) on this meta-batch
     seconds: float
+    theta: Params  # the parameters after this step (live: copy them to keep them)
 
 
 def train(
-    config: RLConfig, policy: GaussianPolicy | None = None, every: int = 1
+    config: NavigationConfig, policy: GaussianPolicy | None = None, every: int = 1
 ) -> Iterator[Progress | Params]:
     """Yield a :class:`Progress` every ``every`` iterations, then the trained parameters."""
     policy = policy or gaussian_mlp()
@@ -64,18 +44,19 @@ def train(
     theta = leaves(policy.init(generator, torch.float32))
     optimiser = torch.optim.Adam(theta.values(), lr=config.meta_lr)
     meta_gradient = META_GRADIENTS[config.algo]
+    hyper = config.hyper()
     rounds = 1 if config.algo == "pretrained" else config.inner_steps + 1
     start = time.perf_counter()
     for step in range(1, config.steps + 1):
         goals = sample_goals(config.meta_batch, generator)
         batch = navigation_batch(goals, rounds, config.trajectories, generator)
-        meta = meta_gradient(policy, theta, batch, config.hyper, True)
+        meta = meta_gradient(policy, theta, batch, hyper, True)
         optimiser.zero_grad(set_to_none=True)
         for k, v in theta.items():
             v.grad = meta.direction[k]
         optimiser.step()
         if step % every == 0 or step == config.steps:
-            yield Progress(step, float(meta.loss), time.perf_counter() - start)
+            yield Progress(step, float(meta.loss), time.perf_counter() - start, theta)
     yield copied(theta)
 
 
@@ -101,17 +82,28 @@ def goal_returns(
     alpha: float,
     goals: int = 100,
     steps: int = 3,
-    trajectories: int = 20,
+    trajectories: int = TRAJECTORIES,
     seed: int = EVAL_SEED,
     policy: GaussianPolicy | None = None,
+    piece: int | None = None,
+    between: Callable[[], None] = lambda: None,
 ) -> torch.Tensor:
     """Each new goal's mean return after 0…``steps`` steps, shape (steps + 1, goals); the goals
-    and the noise come from ``seed``, so two policies evaluated alike face the same goals."""
+    and the noise come from ``seed``, so two policies evaluated alike face the same goals.
+    ``piece`` goals are adapted at a time (all at once if None), with ``between()`` called
+    before each piece; a slice of a batch draws the same actions as the whole
+    (:class:`~app.meta.tasks.navigation.RLBatch`), so the answer does not depend on it."""
     policy = policy or gaussian_mlp()
     generator = torch.Generator().manual_seed(seed)
-    targets = sample_goals(goals, generator)
-    rollouts = adapted_returns(policy, theta, targets, alpha, steps, trajectories, generator)
-    return torch.stack([sampled.returns.mean(1) for sampled in rollouts])
+    batch = navigation_batch(sample_goals(goals, generator), steps + 1, trajectories, generator)
+    piece = piece or goals
+    parts = []
+    for start in range(0, goals, piece):
+        between()
+        part = batch.slice(start, min(start + piece, goals))
+        rollouts = adapt(policy, stack(theta, len(part)), part, alpha, steps).rollouts
+        parts.append(torch.stack([sampled.returns.mean(1) for sampled in rollouts]))
+    return torch.cat(parts, 1)
 
 
 def evaluate(
@@ -119,12 +111,15 @@ def evaluate(
     alpha: float,
     goals: int = 100,
     steps: int = 3,
-    trajectories: int = 20,
+    trajectories: int = TRAJECTORIES,
     seed: int = EVAL_SEED,
     policy: GaussianPolicy | None = None,
+    piece: int | None = None,
+    between: Callable[[], None] = lambda: None,
 ) -> dict:
-    """Mean return over ``goals`` new goals after 0…``steps`` steps, each with a 95% interval."""
-    per_goal = goal_returns(theta, alpha, goals, steps, trajectories, seed, policy)
+    """Mean return over ``goals`` new goals after 0…``steps`` steps, each with a 95% interval
+    (``piece`` and ``between`` as in :func:`goal_returns`)."""
+    per_goal = goal_returns(theta, alpha, goals, steps, trajectories, seed, policy, piece, between)
     return {
         "goals": goals,
         "trajectories": trajectories,
@@ -137,16 +132,16 @@ def evaluate(
     }
 
 
-def save_checkpoint(path: Path, config: RLConfig, theta: Params, extra: dict) -> None:
-    torch.save({"config": asdict(config), "params": theta, **extra}, path)
+def save_checkpoint(path: Path, config: NavigationConfig, theta: Params, extra: dict) -> None:
+    torch.save({"config": config.model_dump(), "params": theta, **extra}, path)
 
 
-def load_checkpoint(path: Path) -> tuple[RLConfig, Params]:
+def load_checkpoint(path: Path) -> tuple[NavigationConfig, Params]:
     data = torch.load(path, map_location="cpu", weights_only=True)
-    return RLConfig(**data["config"]), data["params"]
+    return NavigationConfig(**data["config"]), data["params"]
 
 
-def run(config: RLConfig, report: Callable[[Progress], None], every: int = 50) -> Params:
+def run(config: NavigationConfig, report: Callable[[Progress], None], every: int = 50) -> Params:
     """Train to the end, reporting progress; the final parameters."""
     for item in train(config, every=every):
         if isinstance(item, Progress):

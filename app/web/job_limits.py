@@ -8,7 +8,7 @@ estimates a piece of it costs. The pages offer the same algorithms.
 
 from __future__ import annotations
 
-from app.meta.config import TrainConfig
+from app.meta.config import AnyConfig
 from app.web.job_cost import cost_problem
 
 OMNIGLOT_WEB_ALGORITHMS = ("protonet", "fomaml")
@@ -20,13 +20,15 @@ OMNIGLOT_WEB_MAX_BATCH = 4
 OMNIGLOT_WEB_MAX_WAYS = 20
 
 
-def web_limits(config: TrainConfig, settings) -> dict | None:
+def web_limits(config: AnyConfig, settings) -> dict | None:
     """What this server will not train on request (beyond the config's own bounds)."""
 
     def error(field: str, msg: str) -> dict:
         return {"loc": ["body", field], "type": "value_error", "msg": msg}
 
     limit = settings.job_max_steps
+    if config.task == "navigation":
+        limit = settings.navigation_job_max_steps
     if config.task == "omniglot":
         if config.algo not in OMNIGLOT_WEB_ALGORITHMS:
             return error("algo", f"Omniglot jobs on this server: one of {OMNIGLOT_WEB_ALGORITHMS}")

@@ -32,10 +32,12 @@ from app.article.model_cards import body_measurements
 from app.article.typesetting import typeset
 from app.meta import inner
 from app.meta.algorithms import ALGORITHMS, REGISTRY, maml
+from app.meta.config import NavigationConfig
+from app.meta.rl import META_GRADIENTS as NAVIGATION_ALGORITHMS
 from app.settings import Settings
 from app.web import figures
 from app.web.assets import STATIC, Encoded, catalogue
-from app.web.job_limits import OMNIGLOT_WEB_ALGORITHMS
+from app.web.job_limits import OMNIGLOT_WEB_ALGORITHMS, OMNIGLOT_WEB_MAX_BATCH
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 REFERENCES_MARK = "<!--references-->"
@@ -123,6 +125,12 @@ def render(slug: str, settings: Settings) -> str:
         omniglot_web=OMNIGLOT_WEB_ALGORITHMS,
         omniglot_only=[REGISTRY[n] for n in OMNIGLOT_WEB_ALGORITHMS if n not in ALGORITHMS],
         omniglot_max_steps=settings.omniglot_job_max_steps,
+        omniglot_max_batch=OMNIGLOT_WEB_MAX_BATCH,
+        navigation={
+            "fields": NavigationConfig.model_json_schema()["properties"],
+            "algorithms": list(NAVIGATION_ALGORITHMS),
+            "max_steps": settings.navigation_job_max_steps,
+        },
         code={name: inspect.getsource(function) for name, function in SOURCE.items()},
         asset=catalogue(settings.cache_dir).url,
         published=chart_points(),

@@ -15,6 +15,7 @@ import torch
 from fastapi import Request, Response
 
 GRID_DECIMALS = 4  # surfaces are rounded for transfer (losses to 1e-4); vectors as computed
+PATH_DECIMALS = 4  # positions of navigation trajectories are rounded for transfer
 
 
 def vector(t: torch.Tensor) -> list:
@@ -26,6 +27,14 @@ def grid(t: torch.Tensor, decimals: int = GRID_DECIMALS) -> list:
     """A surface or curve rounded for transfer (float64 first, so the rounded values print
     short)."""
     return t.detach().double().round(decimals=decimals).tolist()
+
+
+def trajectory_paths(rollouts, task: int = 0) -> list[list[list[float]]]:
+    """One task's sampled navigation trajectories (:class:`app.meta.rl.Rollouts`): each
+    trajectory's positions x_0 … x_T up to the step its episode ended, as [x, y] pairs."""
+    lengths = rollouts.mask[task].sum(-1).long() + 1
+    rounded = rollouts.path[task].double().round(decimals=PATH_DECIMALS)
+    return [rounded[i, : int(n)].tolist() for i, n in enumerate(lengths)]
 
 
 def finite(t: torch.Tensor, significant: int | None = None) -> list:

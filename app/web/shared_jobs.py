@@ -30,7 +30,7 @@ import anyio
 import kombu.exceptions
 import redis
 
-from app.meta.config import OmniglotConfig, TrainConfig
+from app.meta.config import AnyConfig, TrainConfig, config_from_dict
 from app.meta.params import Params
 from app.web import job_records as records
 from app.web.celery_queue import TASK, celery_app
@@ -43,9 +43,8 @@ BLOCK_MS = 250  # one XREAD waits at most this long, then the stream looks aroun
 READ_COUNT = 100
 
 
-def config_from_json(text: str | bytes) -> TrainConfig:
-    kind = OmniglotConfig if json.loads(text).get("task") == "omniglot" else TrainConfig
-    return kind.model_validate_json(text)
+def config_from_json(text: str | bytes) -> AnyConfig:
+    return config_from_dict(json.loads(text))
 
 
 class SharedJob:

@@ -27,7 +27,7 @@ from functools import partial
 import torch
 
 from app.meta.adaptation_curves import finetune_curves
-from app.meta.config import TrainConfig
+from app.meta.config import AnyConfig, TrainConfig
 from app.meta.cost import MB, Problem, peak_saved_bytes
 from app.meta.evaluation import (
     EVAL_SEED,
@@ -55,6 +55,7 @@ from app.meta.tasks.sinusoid import PROBE, SinusoidTasks, grid, probe_task, sinu
 from app.meta.training import Progress, Snapshot, Training, episodes
 from app.settings import Settings
 from app.web.job_queue import Cancelled
+from app.web.navigation_stream import navigation_events
 from app.web.payloads import grid as rounded
 from app.web.race import reference_landmarks
 
@@ -197,14 +198,17 @@ def first_batch(run: Training) -> dict:
 
 
 def training_events(
-    config: TrainConfig,
+    config: AnyConfig,
     should_stop: Callable[[], bool],
     omniglot: Callable[[], Omniglot],
     landmarks: Landmarks = lambda config: None,
 ) -> Iterator[tuple[str, dict]]:
     """The stream of a sinusoid run (with θ placed on the plane of ``landmarks(config)`` when
-    it gives two reference models), or of an Omniglot run on ``omniglot()``'s data."""
-    if config.task == "omniglot":
+    it gives two reference models), of an Omniglot run on ``omniglot()``'s data, or of a
+    navigation run (:mod:`app.web.navigation_stream`)."""
+    if config.task == "navigation":
+        yield from navigation_events(config, should_stop)
+    elif config.task == "omniglot":
         yield from omniglot_events(config, should_stop, omniglot())
     else:
         yield from sinusoid_events(config, should_stop, landmarks(config))

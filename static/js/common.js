@@ -561,10 +561,20 @@ window.Fig = (function () {
   const fmt = (v, digits) => (v === null || v === undefined ? "–" : Number(v).toFixed(digits === undefined ? 3 : digits));
   const pair = (p, digits) => `(${fmt(p[0], digits)}, ${fmt(p[1], digits)})`;
 
+  /* Several paths (each a list of [x, y]) as one line trace's x and y, separated by null. */
+  function joinPaths(paths) {
+    const x = [], y = [];
+    paths.forEach((path, i) => {
+      if (i) { x.push(null); y.push(null); }
+      path.forEach((p) => { x.push(p[0]); y.push(p[1]); });
+    });
+    return { x, y };
+  }
+
   return {
     figure, json, emit, on, colors, layout, axis, config, draw, onPlotClick, status, round3,
     onPlotDrag, latest, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, lossScale, lossColorbar,
     markers, taskColors, extent, sub, fmt, pair, combinedSurface, lossHeatmap, thetaTrace, dragTheta, optimaTrace, weightAxes,
-    panelTitle, quizScore, saveQuizScore, rememberTask, lastTask,
+    panelTitle, quizScore, saveQuizScore, rememberTask, lastTask, joinPaths,
   };
 })();

@@ -10,16 +10,6 @@
     const state = { goal: fig.defaults.goal, seed: fig.defaults.seed, step: 0, result: null, request: 0 };
     const panels = fig.$$("[data-plot=panel]");
 
-    /* All of one step's trajectories as a single line trace, trajectories separated by null. */
-    function joined(trajectories) {
-      const x = [], y = [];
-      trajectories.forEach((path, i) => {
-        if (i) { x.push(null); y.push(null); }
-        path.forEach((p) => { x.push(p[0]); y.push(p[1]); });
-      });
-      return { x, y };
-    }
-
     function render() {
       const r = state.result;
       if (!r) return;
@@ -29,8 +19,8 @@
         const model = r.models[id];
         if (!model) return;
         const color = Fig.colors[id];
-        const before = joined(model.trajectories[0]);
-        const now = joined(model.trajectories[step]);
+        const before = Fig.joinPaths(model.trajectories[0]);
+        const now = Fig.joinPaths(model.trajectories[step]);
         const traces = [];
         if (step > 0) {
           traces.push({ x: before.x, y: before.y, name: "before adaptation", mode: "lines", line: { color: "#b8bec6", width: 1 }, hoverinfo: "skip" });

@@ -10,9 +10,6 @@
     const useButton = $("[data-action=use-model]");
     let source = null, job = null, run = null;
 
-    /* Defaults that differ between the task families: [sinusoid, omniglot]. */
-    const DEFAULTS = { steps: [1000, 200], meta_batch: [25, 1], alpha: [0.01, 0.4] };
-
     function task() {
       return form.elements.task ? form.elements.task.value : "sinusoid";
     }
@@ -28,14 +25,16 @@
       root.querySelectorAll("[data-only]").forEach((el) => { el.hidden = t !== "sinusoid" || el.dataset.only !== algo; });
       root.querySelectorAll("[data-task-only]").forEach((el) => { el.hidden = el.dataset.taskOnly !== t; });
       root.querySelectorAll("[data-not-algo]").forEach((el) => { el.hidden = el.dataset.notAlgo === algo; });
-      $("[data-plot=probe]").hidden = t !== "sinusoid";
+      $("[data-plot=probe]").hidden = t === "omniglot";
+      $("[data-plot=trajectory]").hidden = t === "navigation";
     }
 
+    /* Each task family's defaults and limits, written on its <option>. */
     function switchTask() {
-      const i = task() === "sinusoid" ? 0 : 1;
-      for (const [name, values] of Object.entries(DEFAULTS)) form.elements[name].value = values[i];
-      form.elements.steps.max = i ? form.dataset.omniglotMaxSteps : form.dataset.sinusoidMaxSteps;
-      form.elements.meta_batch.max = i ? 4 : 100;
+      const option = form.elements.task.selectedOptions[0];
+      for (const [name, value] of Object.entries(JSON.parse(option.dataset.defaults))) form.elements[name].value = value;
+      form.elements.steps.max = option.dataset.maxSteps;
+      form.elements.meta_batch.max = option.dataset.maxBatch;
       showAlgoFields();
     }
     form.elements.algo.addEventListener("change", showAlgoFields);
@@ -57,7 +56,40 @@
       return body;
     }
 
+    /* Navigation: returns instead of losses, held-out goals before and after k steps. */
+    function drawReturns() {
+      const k = run.config.inner_steps;
+      Fig.draw($("[data-plot=loss]"), [
+        { x: run.steps.slice(), y: run.losses.map((l) => -l), name: "meta-batch, after adaptation", mode: "lines", line: { color: Fig.colors.accent, width: 1.5 } },
+        { x: run.evalSteps.slice(), y: run.evalBefore.slice(), name: "held-out goals, before", mode: "lines+markers", line: { color: Fig.colors.pretrained, width: 2, dash: "dash" } },
+        { x: run.evalSteps.slice(), y: run.evalAfter.slice(), name: `held-out goals, after ${k} step${k === 1 ? "" : "s"}`, mode: "lines+markers", line: { color: Fig.colors.maml, width: 2 } },
+      ], {
+        title: { text: "Mean return", font: { size: 14 } },
+        xaxis: Fig.axis("meta-iteration", { range: [0, run.total] }),
+        yaxis: Fig.axis("return (higher is better)"),
+        margin: { l: 60, r: 16, t: 40 },
+      });
+    }
+
+    function drawPaths(snapshot) {
+      const box = run.probe.box, goal = run.probe.goal, last = snapshot.trajectories.length - 1;
+      const traces = snapshot.trajectories.map((paths, j) => {
+        const { x, y } = Fig.joinPaths(paths);
+        const color = j === 0 ? "#b8bec6" : j === last ? Fig.colors.maml : Fig.colors.accent;
+        const name = j === 0 ? "before adaptation" : `after ${j} step${j === 1 ? "" : "s"}`;
+        return { x, y, name: `${name}: return ${Fig.fmt(snapshot.returns[j], 1)}`, mode: "lines", line: { color, width: j === last ? 1.8 : 1.2 }, hoverinfo: "skip" };
+      });
+      traces.push({ x: [goal[0]], y: [goal[1]], name: "goal", mode: "markers", marker: { symbol: "star", size: 15, color: "#f2c14e", line: { width: 1.5, color: Fig.colors.support } } });
+      Fig.draw($("[data-plot=probe]"), traces, {
+        title: { text: `Paths to a fixed goal at step ${snapshot.step}`, font: { size: 14 } },
+        xaxis: Fig.axis("x", { range: [box[0] - 0.25, box[1] + 0.25] }),
+        yaxis: Fig.axis("y", { range: [box[0] - 0.25, box[1] + 0.25], scaleanchor: "x" }),
+        shapes: [{ type: "rect", x0: box[0], x1: box[1], y0: box[0], y1: box[1], line: { color: "#9aa3ad", width: 1, dash: "dash" } }],
+      });
+    }
+
     function drawLoss() {
+      if (run.task === "navigation") { drawReturns(); return; }
       const classification = run.task === "omniglot";
       const traces = [
         { x: run.steps.slice(), y: run.losses.slice(), name: "meta-loss", mode: "lines", line: { color: Fig.colors.accent, width: 1.5 } },
@@ -79,6 +111,7 @@
     }
 
     function drawSnapshot(snapshot) {
+      if (run.task === "navigation") { drawPaths(snapshot); return; }
       const p = run.probe;
       if (p) Fig.draw($("[data-plot=probe]"), [
         { x: p.x, y: p.target, name: "target", mode: "lines", line: { color: Fig.colors.target, dash: "dot", width: 2 } },
@@ -116,7 +149,7 @@
       useButton.hidden = true;
       startButton.disabled = true;
       fig.status("Starting…");
-      run = { steps: [], losses: [], evalSteps: [], evalMse: [], accSteps: [], accuracy: [], total: 1, probe: null };
+      run = { steps: [], losses: [], evalSteps: [], evalMse: [], evalBefore: [], evalAfter: [], accSteps: [], accuracy: [], total: 1, probe: null };
       try {
         job = await Fig.json("/api/jobs", config());
       } catch (error) {
@@ -134,11 +167,16 @@
         run.total = data.steps;
         run.probe = data.probe;
         run.task = data.config.task;
+        run.config = data.config;
         fig.status(`Training ${data.config.algo} for ${data.steps} meta-iterations…`);
       });
       source.addEventListener("progress", (e) => {
         const data = JSON.parse(e.data);
-        if (data.mse) {
+        if (data.returns) {
+          run.evalSteps.push(data.step);
+          run.evalBefore.push(data.returns["0"]);
+          run.evalAfter.push(data.returns[String(run.config.inner_steps)]);
+        } else if (data.mse) {
           run.evalSteps.push(data.step);
           run.evalMse.push(data.mse["1"]);
         } else if (data.accuracy !== undefined) {
@@ -147,7 +185,9 @@
         } else {
           run.steps.push(data.step);
           run.losses.push(data.loss);
-          fig.status(`Step ${data.step} of ${data.steps}: meta-loss ${data.loss.toFixed(3)}`);
+          fig.status(run.task === "navigation"
+            ? `Step ${data.step} of ${data.steps}: mean return after adaptation ${(-data.loss).toFixed(2)}`
+            : `Step ${data.step} of ${data.steps}: meta-loss ${data.loss.toFixed(3)}`);
         }
         drawLoss();
       });
@@ -157,6 +197,14 @@
       });
       source.addEventListener("done", (e) => {
         const data = JSON.parse(e.data);
+        if (data.eval.returns) {
+          const r = data.eval.returns, ci = data.eval.ci95;
+          const after = Object.keys(r).slice(1).map((j) => `${Fig.fmt(r[j], 2)} ± ${Fig.fmt(ci[j], 2)} after ${j}`);
+          finish(`Done in ${data.seconds.toFixed(1)} s of training. Mean return on ${data.eval.goals} new goals: ` +
+                 `${Fig.fmt(r["0"], 2)} ± ${Fig.fmt(ci["0"], 2)} before adapting, ${after.join(", ")} policy-gradient steps ` +
+                 "(the model cards' measure; higher is better).");
+          return;
+        }
         if (data.eval.accuracy !== undefined) {
           finish(`Done in ${data.seconds.toFixed(1)} s of training. Accuracy on ${data.eval.episodes} episodes of the ` +
                  `validation alphabets: ${(100 * data.eval.accuracy).toFixed(1)}% ± ${(100 * data.eval.ci95).toFixed(1)}.`);

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ConfigDict, Discriminator, Field, Tag
 from starlette.concurrency import run_in_threadpool
 
-from app.meta.config import OmniglotConfig, TrainConfig
+from app.meta.config import NavigationConfig, OmniglotConfig, TrainConfig
 from app.web.api.errors import enforce_rate, invalid
 from app.web.job_limits import web_limits
 from app.web.job_queue import Job, JobManager, QueueFull
@@ -57,6 +57,13 @@ class OmniglotJob(OmniglotConfig):
     model_config = STRICT
 
 
+class NavigationJob(NavigationConfig):
+    """A 2-D navigation job as JSON asks for it: :class:`NavigationConfig` with strict JSON
+    types."""
+
+    model_config = STRICT
+
+
 def task_of(value) -> str | None:
     """The union's tag; None (pydantic's "not an object" error, a 422) for anything that is
     neither a JSON object nor a configuration."""
@@ -66,12 +73,14 @@ def task_of(value) -> str | None:
 
 
 JobRequest = Annotated[
-    Annotated[SinusoidJob, Tag("sinusoid")] | Annotated[OmniglotJob, Tag("omniglot")],
+    Annotated[SinusoidJob, Tag("sinusoid")]
+    | Annotated[OmniglotJob, Tag("omniglot")]
+    | Annotated[NavigationJob, Tag("navigation")],
     Discriminator(
         task_of,
         custom_error_type="job_request",
         custom_error_message="Input should be a JSON object whose task is one of "
-        "'sinusoid', 'omniglot' (default 'sinusoid')",
+        "'sinusoid', 'omniglot', 'navigation' (default 'sinusoid')",
     ),
 ]
 

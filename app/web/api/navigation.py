@@ -19,16 +19,16 @@ import torch
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.meta.config import NavigationConfig
 from app.meta.params import Params
 from app.meta.rl import gaussian_mlp
-from app.meta.rl_train import RLConfig, adapted_returns, load_checkpoint
+from app.meta.rl_train import TRAJECTORIES, adapted_returns, load_checkpoint
 from app.meta.tasks.navigation import GOAL_BOX
+from app.web.payloads import trajectory_paths
 
 router = APIRouter(prefix="/api/navigation", tags=["navigation"])
 REFERENCE = {"pretrained": "Pretrained policy", "maml": "MAML"}
-TRAJECTORIES = 20  # per policy-gradient step, as in training
 MAX_STEPS = 3
-DECIMALS = 4  # positions are rounded for transfer
 
 Coordinate = Annotated[float, Field(ge=GOAL_BOX[0], le=GOAL_BOX[1])]
 
@@ -54,15 +54,8 @@ class AdaptRequest(BaseModel):
 
 
 @lru_cache(maxsize=4)
-def reference_policy(path: Path) -> tuple[RLConfig, Params]:
+def reference_policy(path: Path) -> tuple[NavigationConfig, Params]:
     return load_checkpoint(path)
-
-
-def paths(rollouts) -> list[list[list[float]]]:
-    """Each trajectory's positions x_0 … x_T up to the step its episode ended, as [x, y]."""
-    lengths = rollouts.mask[0].sum(-1).long() + 1
-    rounded = rollouts.path[0].double().round(decimals=DECIMALS)
-    return [rounded[i, : int(n)].tolist() for i, n in enumerate(lengths)]
 
 
 @lru_cache(maxsize=256)
@@ -82,7 +75,7 @@ def adapt_answer(body: AdaptRequest, models_dir: Path) -> dict:
             "title": REFERENCE[name],
             "alpha": config.alpha,
             "returns": [float(r.returns.mean()) for r in rollouts],
-            "trajectories": [paths(r) for r in rollouts],
+            "trajectories": [trajectory_paths(r) for r in rollouts],
         }
     return result
 

@@ -55,9 +55,11 @@ def resolve(request: Request, name: str) -> tuple[str, float, Params]:
         alpha, params = reference_model(path)
         return REFERENCE[name], alpha, params
     job = request.app.state.jobs.get(name)
-    if job is None or job.result is None:
+    if job is None or job.result is None or job.config.task != "sinusoid":
         raise HTTPException(
-            404, f"models: {name!r} is neither 'pretrained', 'maml' nor a finished training job"
+            404,
+            f"models: {name!r} is neither 'pretrained', 'maml' nor a finished sinusoid "
+            "training job",
         )
     return f"Your {job.config.algo} model", job.config.alpha, job.result
 
