@@ -42,10 +42,10 @@ def need(binary: str | None, package: str) -> None:
         pytest.skip(f"{package} is not installed (bash scripts/test installs it as root)")
 
 
-def wait_for(check, what: str, process: subprocess.Popen) -> None:
+def wait_for(check, what: str, process: subprocess.Popen | None) -> None:
     deadline = time.monotonic() + START_SECONDS
     while not check():
-        if process.poll() is not None or time.monotonic() > deadline:
+        if (process and process.poll() is not None) or time.monotonic() > deadline:
             raise RuntimeError(f"{what} did not start")
         time.sleep(0.1)
 
@@ -98,15 +98,68 @@ def redis_server():
 
 
 class PostgresServer:
-    """A cluster's ``postgres`` process; :meth:`stop` takes it away (the tests do)."""
+    """A cluster's ``postgres`` server on a free port; :meth:`stop` takes it away (the tests
+    do), :meth:`crash` kills it, and :meth:`start` brings it back on the same port."""
 
-    def __init__(self, process: subprocess.Popen, url: str):
-        self.process, self.url = process, url
+    def __init__(self, binaries: Path, folder: Path, user: str | None):
+        self.binaries, self.folder, self.user = binaries, folder, user
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        import psycopg
+
+        self.process = subprocess.Popen(
+            [self.binaries / "postgres", "-D", self.folder / "data", "-p", str(self.port)]
+            + ["-k", self.folder, "-c", "listen_addresses=127.0.0.1"],
+            user=self.user,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def up() -> bool:
+            try:
+                psycopg.connect(self.url, connect_timeout=2).close()
+                return True
+            except psycopg.OperationalError:
+                return False
+
+        wait_for(up, "postgres", self.process)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # fast shutdown: clients disconnected
             self.process.wait(60)
+
+    def crash(self) -> None:
+        """SIGKILL the server and every process it started, all at once: nothing of it gets
+        to write or flush anything more, as when its machine loses power."""
+        pids = [self.process.pid, *children(self.process.pid)]
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        self.process.wait(60)
+        # Its shared memory is free once each is gone (or a zombie): then it can start again.
+        wait_for(lambda: all(state(pid) in ("Z", None) for pid in pids), "the crash", None)
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                found.append(int(stat.parent.name))
+        except (OSError, IndexError):
+            continue
+    return found
+
+
+def state(pid: int) -> str | None:
+    """A process's state letter (``Z`` for a zombie), or None when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
 
 
 @contextmanager
@@ -120,37 +173,18 @@ def postgres_server():
         nobody = pwd.getpwnam("nobody")
         os.chown(folder, nobody.pw_uid, nobody.pw_gid)
         user = "nobody"
-    port, data = free_port(), folder / "data"
     try:
         subprocess.run(
-            [binaries / "initdb", "-D", data, "-U", "postgres", "-A", "trust", "--no-sync"],
+            [binaries / "initdb", "-D", folder / "data", "-U", "postgres", "-A", "trust"]
+            + ["--no-sync"],
             user=user,
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        server = PostgresServer(
-            subprocess.Popen(
-                [binaries / "postgres", "-D", data, "-p", str(port), "-k", folder]
-                + ["-c", "listen_addresses=127.0.0.1"],
-                user=user,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            ),
-            f"postgresql://postgres@127.0.0.1:{port}/postgres",
-        )
-
-        def up() -> bool:
-            import psycopg
-
-            try:
-                psycopg.connect(server.url, connect_timeout=2).close()
-                return True
-            except psycopg.OperationalError:
-                return False
-
+        server = PostgresServer(binaries, folder, user)
         try:
-            wait_for(up, "postgres", server.process)
+            server.start()
             yield server
         finally:
             server.stop()

@@ -3,8 +3,10 @@ two ``maml worker`` processes sharing a real Redis and a real PostgreSQL.
 
 A job posted to one replica streams from the other and resumes there exactly, also when the
 replica it streamed from shuts down; a worker killed mid-job ends its stream with an
-``error`` event; quiz answers and rate limits are shared; and with Redis or PostgreSQL gone
-their routes answer 503 with Retry-After while the pages still answer.
+``error`` event, and a job whose worker died before starting it runs on another; quiz
+answers and rate limits are shared, and an acknowledged answer survives a crash of
+PostgreSQL; and with Redis or PostgreSQL gone their routes answer 503 with Retry-After while
+the pages still answer.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from __future__ import annotations
 import json
 import re
 import signal
+import subprocess
+import sys
+import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -147,6 +152,54 @@ def test_a_worker_killed_mid_job_ends_the_stream_with_an_error(cluster):
     replacement.wait_for(r"ready\.")
 
 
+# What a worker does with a message before it starts the job, and then it dies: it takes the
+# job's message from the broker, as Celery's consumer does, and is killed before running it
+# (messages handed out again for jobs that had started, which a worker skips, it acknowledges).
+TAKE_AND_DIE = """
+import os, signal, sys
+from app.web.celery_queue import celery_app
+
+with celery_app(sys.argv[1]).connection_for_read() as connection:
+    queue = connection.SimpleQueue("celery")
+    while True:
+        message = queue.get(timeout=60)
+        if message.payload[0][0] == sys.argv[2]:  # Celery's message: (args, kwargs, embed)
+            break
+        message.ack()
+    print("took", sys.argv[2], flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_job_whose_worker_died_before_starting_it_runs_on_another(cluster):
+    a, b = (web.base for web in cluster.webs)
+    with ExitStack() as streams:
+
+        def watch(job: dict):  # the stream stays open while its events are referenced
+            response = httpx.stream("GET", b + job["events"], timeout=TIMEOUT)
+            return events(streams.enter_context(response))
+
+        busy = [start(a, dict(JOB, steps=20000, seed=seed)) for seed in (7, 8)]
+        watching = [watch(other) for other in busy]
+        for stream in watching:  # both workers run one: neither takes another message
+            next(event for event in stream if event[1] == "progress")
+        job = start(a, dict(JOB, seed=9))
+        stream = watch(job)
+        taker = subprocess.run(
+            [sys.executable, "-c", TAKE_AND_DIE, cluster.redis.url, job["id"]],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+        assert taker.returncode == -signal.SIGKILL and taker.stdout == f"took {job['id']}\n"
+        for other in busy:
+            assert httpx.delete(a + "/api/jobs/" + other["id"], timeout=TIMEOUT).status_code == 200
+        seen = list(stream)
+    assert seen[-1][1] == "done", seen[-1]
+    assert [name for _, name, _ in seen].count("start") == 1
+    assert sum(f"job {job['id']} started" in w.output() for w in cluster.workers) == 1
+
+
 def test_a_replica_that_stops_leaves_its_streams_to_the_others(cluster):
     a, b = cluster.webs
     job = start(b.base, dict(JOB, steps=1000, seed=6))
@@ -191,6 +244,27 @@ def test_quiz_answers_through_both_replicas_count_in_either(cluster):
     for web in cluster.webs:
         stats = httpx.get(web.base + "/api/quiz/stats", timeout=TIMEOUT).json()
         assert stats["5"]["answers"] == before["5"]["answers"] + 4
+
+
+def test_an_acknowledged_quiz_answer_survives_a_crash_of_postgres(cluster):
+    a, b = (web.base for web in cluster.webs)
+
+    def answers(base: str) -> int:  # a broken connection answers 503 once, then reconnects
+        for _ in range(TIMEOUT * 10):
+            response = httpx.get(base + "/api/quiz/stats", timeout=TIMEOUT)
+            if response.status_code != 503:
+                break
+            time.sleep(0.1)
+        assert response.status_code == 200, response.text
+        return response.json()["5"]["answers"]
+
+    before = answers(a)
+    token = cluster.tokens.sign(5, 300)
+    assert answer(a, token, "10.0.3.1").status_code == 200  # acknowledged
+    cluster.postgres.crash()
+    cluster.postgres.start()
+    assert [answers(a), answers(b)] == [before + 1] * 2
+    assert answer(b, token, "10.0.3.2").status_code == 409  # the task is answered
 
 
 def test_the_rate_limit_holds_across_replicas(cluster):
