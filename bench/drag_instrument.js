@@ -4,7 +4,8 @@
    - every animation frame (requestAnimationFrame), for frames a second; at each frame, whether the
      computed traces (those whose names start with one of names: arrows, paths, bars) changed their
      name, x or y since the frame before: computed updates a second;
-   - pointer and input events, and every fetch: sent, answered, left unanswered.
+   - pointer and input events, the lab's training-landscape events (a figure fed by a stream), and
+     every fetch: sent, answered, left unanswered.
    window.__drag.stop() returns the record. Times are performance.now() of the page.
 
    With window.__DRAG_FULL_REDRAW set before the page loads (the baseline), Plotly.animate, which the
@@ -16,7 +17,7 @@
   let observer = null, root = null, names = [], last = null;
 
   function reset() {
-    Object.assign(S, { mutations: [], frames: [], computed: [], moves: [], inputs: [], ups: [], fetches: [] });
+    Object.assign(S, { mutations: [], frames: [], computed: [], moves: [], inputs: [], ups: [], fetches: [], streamed: [] });
   }
   reset();
 
@@ -43,6 +44,7 @@
 
   addEventListener("pointermove", (e) => { if (S.running) S.moves.push(performance.now()); }, true);
   addEventListener("pointerup", () => { if (S.running) S.ups.push(performance.now()); }, true);
+  addEventListener("training-landscape", () => { if (S.running) S.streamed.push(performance.now()); }, true);
   addEventListener("input", (e) => { if (S.running) S.inputs.push([performance.now(), e.target.value]); }, true);
 
   const fetch0 = window.fetch;

@@ -19,9 +19,10 @@
    (Fig.draw, Fig.drawPlane) redraws only what changed since the last drawing: moving traces (θ,
    arrows, paths) move without the loss surface, axes or legend being drawn again (see paint).
    Pointer moves (Fig.onPlotDrag, Fig.dragTheta) and slider changes (fig.slider) reach the figure at
-   most once an animation frame, the latest; fig.request keeps one request in flight, the latest
-   waiting, and does not send the same body twice in a row. So θ follows the pointer every frame
-   and what the server computes for it follows as fast as the server answers.
+   most once an animation frame, the latest; fig.request keeps at most two requests in flight, the
+   latest waiting, sends the next before drawing an answer, and does not send the same body twice
+   in a row. So θ follows the pointer every frame and what the server computes for it follows as
+   fast as the server answers.
 
    Requests: Fig.json(url) is a GET, Fig.json(url, body) a POST of JSON, Fig.json(url, body, method)
    any other method. Each resolves to the parsed answer or rejects with an Error whose message is
@@ -95,6 +96,11 @@ window.Fig = (function () {
     else start();
   }
 
+  /* A figure's requests in flight at once (fig.request): with two, the server computes the next
+     answer while the last one travels and is drawn, and a drag's last position need not wait for
+     the answer to the one before. */
+  const IN_FLIGHT = 2;
+
   /* The tools a figure's setup receives, bound to its root element. */
   function tools(root) {
     const statusLine = root.querySelector("[data-status]");
@@ -107,26 +113,37 @@ window.Fig = (function () {
       $$: (selector) => Array.from(root.querySelectorAll(selector)),
       status: (text) => status(statusLine, text, false),
       fail: (error, prefix) => status(statusLine, (prefix ? `${prefix}: ` : "") + (error && error.message ? error.message : String(error)), true),
-      /* A throttled request (see latest): body() is built when the request leaves, done(answer, body)
-         runs on success and clears the status line; a failure goes to the status line. A body equal
-         to the one last sent (a drag's release where its last move was) is not sent again, unless
-         that request failed. */
+      /* A throttled request: at most IN_FLIGHT of this figure's requests in flight, only the latest
+         call waiting for a free slot; body() is built when the request leaves. done(answer, body)
+         runs on success and clears the status line, unless a later request's answer has been shown
+         already (the figure never steps back); a failure goes to the status line. A waiting request
+         leaves before the answer that freed its slot is drawn, so the server computes while the page
+         draws. A body equal to the one last sent (a drag's release where its last move was) is not
+         sent again, unless that request failed. */
       request: (url, body, done) => {
-        let last = null;
-        return latest(async () => {
+        let last = null, asked = 0, shown = 0, flying = 0, waiting = false;
+        function send() {
+          if (flying >= IN_FLIGHT) { waiting = true; return; }
+          waiting = false;
           const sent = body();
           const key = JSON.stringify(sent);
           if (key === last) return;
           last = key;
-          try {
-            const answer = await json(url, sent);
-            fig.status("");
-            done(answer, sent);
-          } catch (error) {
-            last = null;
+          const id = ++asked;
+          flying += 1;
+          const settle = (show) => (result) => {
+            flying -= 1;
+            if (waiting) send();
+            if (id < shown) return;
+            shown = id;
+            try { show(result); } catch (error) { fig.fail(error); }
+          };
+          json(url, sent).then(settle((answer) => { fig.status(""); done(answer, sent); }), settle((error) => {
+            if (last === key) last = null;
             fig.fail(error);
-          }
-        });
+          }));
+        }
+        return () => send();
       },
       /* A range input and its <output data-out=name>: change(value) with read(input's string), the
          output showing show(value) from the start and at once, change running once a frame at most.
@@ -211,7 +228,7 @@ window.Fig = (function () {
   function paint(element, traces, full) {
     const before = element.__painted;
     const change = before && changes(before, traces, full);
-    const now = { traces: structuredClone(traces), layout: structuredClone(full), moving: change ? before.moving : new Map(), count: change ? before.count : 0 };
+    const now = { traces: snapshot(traces), layout: snapshot(full), moving: change ? before.moving : new Map(), count: change ? before.count : 0 };
     element.__painted = now;
     if (!change) return Plotly.react(element, traces, full, config);
     const moves = [];
@@ -227,6 +244,16 @@ window.Fig = (function () {
       moves.push(Plotly.animate(element, moved, MOVE).then(landed, (error) => { if (error) throw error; }));
     }
     return Promise.all(moves).then(() => element);
+  }
+
+  /* What paint keeps of a drawing to compare the next with: its objects copied (Plotly adds keys to
+     the ones it is given), its arrays as they are. Figures build new arrays for new data and Plotly
+     does not write into them, so an unchanged surface is the same array and compares at once. */
+  function snapshot(value) {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+    const copy = {};
+    Object.keys(value).forEach((key) => { copy[key] = snapshot(value[key]); });
+    return copy;
   }
 
   /* What changed from the drawing before: { traces: indices whose x or y moved, title: true/false },
@@ -341,21 +368,6 @@ window.Fig = (function () {
       if (!waiting) { waiting = true; id = requestAnimationFrame(fire); }
     }
     run.flush = fire;
-    return run;
-  }
-
-  /* Throttle requests: at most one in flight; while one runs, only the latest call waits to run next.
-     run(arg) returns nothing; task(arg) is an async function. */
-  function latest(task) {
-    let busy = false, pending = null, hasPending = false;
-    async function run(arg) {
-      if (busy) { pending = arg; hasPending = true; return; }
-      busy = true;
-      try { await task(arg); } finally {
-        busy = false;
-        if (hasPending) { const next = pending; hasPending = false; pending = null; run(next); }
-      }
-    }
     return run;
   }
 
@@ -563,7 +575,7 @@ window.Fig = (function () {
 
   return {
     figure, json, emit, on, colors, layout, axis, config, draw, onPlotClick, status, round3,
-    onPlotDrag, latest, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, lossScale, lossColorbar,
+    onPlotDrag, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, lossScale, lossColorbar,
     markers, taskColors, extent, sub, fmt, pair, combinedSurface, lossHeatmap, thetaTrace, dragTheta, optimaTrace, weightAxes,
     panelTitle, quizScore, saveQuizScore, rememberTask, lastTask,
   };
