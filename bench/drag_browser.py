@@ -20,7 +20,7 @@ settle; its fps are counted while the run streams. The modes:
 
 - ``moves``: the figures as they are (the kernel moves only what moved, ``static/js/common.js``);
 - ``full redraw``, the baseline: the same page, every update drawn in full by ``Plotly.react``
-  (``bench/drag_instrument.js`` swaps Plotly.animate for it), as the figures drew before;
+  as the figures drew before (``bench/drag_instrument.js`` hides the kernel's last drawing);
 - ``compare`` (with ``--compare URL``): another server, e.g. the code before a change, unchanged.
 
 Measured in the page (``bench/drag_instrument.js``), from the first to the last move as sent:
@@ -105,7 +105,7 @@ FIGURES = [
     Figure("sinusoid-finetune", "maml", "[data-panels] .plot", ("fine-tuned",), clicks=10),
 ]
 LIVE = Figure("live-landscape", "lab", "[data-plot=live-landscape]", ("θ at step",))
-LIVE_STEPS, LIVE_CAP_S = 300, 180  # the lab's run: meta-iterations, and how long to wait for it
+LIVE_STEPS, LIVE_CAP_S = 100, 180  # the lab's run: meta-iterations, and how long to wait for it
 
 READY = """([root, names]) => {
   const plots = Array.from(document.querySelectorAll(root + ' .js-plotly-plot'));

@@ -8,9 +8,10 @@
      every fetch: sent, answered, left unanswered.
    window.__drag.stop() returns the record. Times are performance.now() of the page.
 
-   With window.__DRAG_FULL_REDRAW set before the page loads (the baseline), Plotly.animate, which the
-   figure kernel (static/js/common.js) uses to move only what moved, is replaced by a Plotly.react of
-   the whole figure with the moved traces' new x and y: each update redraws the figure in full. */
+   With window.__DRAG_FULL_REDRAW set before the page loads (the baseline), the figure kernel
+   (static/js/common.js), which compares each drawing with the element's last (element.__painted) to
+   move only what moved, never finds a last drawing: each update redraws the figure in full with
+   Plotly.react. */
 (() => {
   if (window.__drag) return;
   const S = { running: false };
@@ -54,22 +55,8 @@
     return fetch0.apply(this, args).finally(() => { entry.answered = performance.now(); });
   };
 
-  if (window.__DRAG_FULL_REDRAW) {
-    let plotly;
-    Object.defineProperty(window, "Plotly", {
-      configurable: true,
-      get: () => plotly,
-      set(value) {
-        plotly = Object.create(value);
-        Object.defineProperty(plotly, "animate", {
-          value(gd, frameSpec) {
-            const data = gd.data.map((t) => ({ ...t }));
-            frameSpec.traces.forEach((i, k) => Object.assign(data[i], frameSpec.data[k]));
-            return value.react(gd, data, gd.layout);
-          },
-        });
-      },
-    });
+  if (window.__DRAG_FULL_REDRAW) {  // the kernel never finds its last drawing: Plotly.react each time
+    Object.defineProperty(HTMLElement.prototype, "__painted", { configurable: true, get: () => undefined, set: () => {} });
   }
 
   window.__drag = {

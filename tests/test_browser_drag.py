@@ -81,6 +81,26 @@ def theta_at(page, selector):
     )
 
 
+# Where each point of the plot's scatter traces is drawn, against where its data puts it, in pixels:
+# [name, drawn, expected] for every marker (static/js/common.js may write that SVG itself).
+MARKERS = """sel => { const gd = document.querySelector(sel);
+  const { xaxis, yaxis } = gd._fullLayout;
+  return Array.from(gd.querySelectorAll('.scatterlayer .trace')).flatMap((g) => {
+    const trace = g.__data__[0].trace, data = gd.data[trace.index];
+    const at = data.x.map((x, j) => [x, data.y[j]]).filter(([x, y]) => x !== null && y !== null);
+    return Array.from(g.querySelectorAll('path.point')).map((p, k) => [data.name || null,
+      p.getAttribute('transform').match(/translate\\(([^,]+),([^)]+)\\)/).slice(1).map(Number),
+      [xaxis.c2p(at[k][0]), yaxis.c2p(at[k][1])]]);
+  }); }"""
+
+
+def drawn_where_the_data_says(page, plot):
+    markers = page.evaluate(MARKERS, plot)
+    assert markers
+    for name, drawn, expected in markers:
+        assert drawn == pytest.approx(expected, abs=0.02), name
+
+
 def named(traces, prefix):
     return next(t for t in traces if t["name"] and t["name"].startswith(prefix))
 
@@ -112,6 +132,7 @@ def dragged(live_server, page, slug, plot, ready, end, route):
     sent = page.evaluate("() => window.__sent")
     final = [body for url, body in sent if url == route and body["theta"] == theta]
     assert len(final) == 1  # the final θ was asked for once, not again on release
+    drawn_where_the_data_says(page, plot)
     assert page.errors == []
     return after, theta
 

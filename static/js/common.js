@@ -219,10 +219,10 @@ window.Fig = (function () {
   /* Redraw only what changed. A figure draws everything each time (render() builds every trace), but
      while the reader drags or slides, most of it stays as it was: the loss surface, the axes, the
      legend. When, since the last drawing of this element, only the x and y of some scatter or bar
-     traces changed (θ, arrows, paths, bars) and perhaps the title, those traces move with
-     Plotly.animate without a redraw (no other trace is computed or drawn again) and the title with
-     Plotly.relayout; anything else is drawn in full by Plotly.react. Moving needs fixed axes (a
-     range or categories): an autoranged axis may have to grow. */
+     traces changed (θ, arrows, paths, bars) and perhaps the title, only those traces move (see
+     shift, else Plotly.animate without a redraw: no other trace is computed or drawn again) and the
+     title changes with Plotly.relayout; anything else is drawn in full by Plotly.react. Moving needs
+     fixed axes (a range or categories): an autoranged axis may have to grow. */
   const MOVE = { mode: "immediate", transition: { duration: 0 }, frame: { duration: 0, redraw: false } };
   const MOVABLE = new Set(["scatter", "bar"]);  // the trace types Plotly animates in this bundle
   function paint(element, traces, full) {
@@ -233,6 +233,7 @@ window.Fig = (function () {
     if (!change) return Plotly.react(element, traces, full, config);
     const moves = [];
     if (change.title) moves.push(Plotly.relayout(element, { title: full.title || { text: "" } }));
+    if (!now.moving.size && shift(element, change.traces, traces)) return Promise.all(moves).then(() => element);
     /* A move that a newer one cuts short (mode "immediate") never lands and rejects its promise, so
        until a trace's latest move has landed, every later move carries that trace too. */
     const indices = [...new Set([...change.traces, ...now.moving.keys()])];
@@ -244,6 +245,59 @@ window.Fig = (function () {
       moves.push(Plotly.animate(element, moved, MOVE).then(landed, (error) => { if (error) throw error; }));
     }
     return Promise.all(moves).then(() => element);
+  }
+
+  /* Move scatter traces at once, without Plotly: for each trace whose points only moved (as many as
+     before, gaps where they were; lines, markers or both, straight segments, no fill, on the x and
+     y axes), write the new positions where Plotly.animate would: into the SVG Plotly drew (each
+     line segment's path, each marker's translation, in pixels from the axes' c2p), and into the
+     element's data, full data and calcdata (which hover reads), so that Plotly's next drawing
+     starts from what is shown. Plotly.animate computes and checks every trace again, the loss
+     surface's included (several milliseconds a plot, a frame's budget on a two-panel figure); this
+     takes a few attributes. Returns false, having changed nothing, when a trace does not qualify. */
+  const SHIFTABLE = /^(lines|markers|lines\+markers)$/;
+  function shift(element, indices, traces) {
+    const full = element._fullLayout, data = element._fullData, calc = element.calcdata;
+    if (!full || !data || !calc) return false;
+    const groups = new Map();
+    element.querySelectorAll(".scatterlayer .trace").forEach((g) => {
+      const cd = g.__data__;
+      if (cd && cd[0] && cd[0].trace) groups.set(cd[0].trace.index, g);
+    });
+    const missing = (v) => typeof v !== "number" || !Number.isFinite(v);
+    const writes = [];
+    for (const i of indices) {
+      const t = data[i], cd = calc[i], g = groups.get(i), { x, y } = traces[i];
+      if (!t || !cd || !g || t.type !== "scatter" || t.xaxis !== "x" || t.yaxis !== "y" || !SHIFTABLE.test(t.mode)) return false;
+      const lined = t.mode.includes("lines"), marked = t.mode.includes("markers");
+      if ((t.fill && t.fill !== "none") || (lined && (t.connectgaps || t.line.shape !== "linear"))) return false;
+      if ((t.error_x && t.error_x.visible) || (t.error_y && t.error_y.visible)) return false;
+      if (x.length !== y.length || cd.length !== x.length) return false;
+      const xa = full.xaxis, ya = full.yaxis, segments = [], points = [];
+      let segment = [];
+      for (let j = 0; j < x.length; j++) {
+        const gap = missing(x[j]) || missing(y[j]);
+        if (gap !== (missing(cd[j].x) || missing(cd[j].y))) return false;
+        if (gap) { if (segment.length) segments.push(segment); segment = []; continue; }
+        const p = [Math.round(xa.c2p(x[j]) * 100) / 100, Math.round(ya.c2p(y[j]) * 100) / 100];
+        segment.push(p);
+        points.push(p);
+      }
+      if (segment.length) segments.push(segment);
+      const drawn = lined ? segments.filter((s) => s.length > 1) : [];
+      const lines = lined ? g.querySelectorAll("path.js-line") : [];
+      const markers = marked ? g.querySelectorAll("path.point") : [];
+      if (lines.length !== drawn.length || markers.length !== (marked ? points.length : 0)) return false;
+      writes.push(() => {
+        drawn.forEach((s, k) => lines[k].setAttribute("d", "M" + s.map((p) => p.join(",")).join("L")));
+        markers.forEach((m, k) => m.setAttribute("transform", `translate(${points[k][0]},${points[k][1]})`));
+        for (let j = 0; j < x.length; j++) if (!missing(cd[j].x)) { cd[j].x = x[j]; cd[j].y = y[j]; }
+        element.data[i].x = x; element.data[i].y = y;
+        t.x = x; t.y = y;
+      });
+    }
+    writes.forEach((write) => write());
+    return true;
   }
 
   /* What paint keeps of a drawing to compare the next with: its objects copied (Plotly adds keys to
