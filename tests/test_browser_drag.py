@@ -173,6 +173,11 @@ def test_two_tasks_show_the_api_answer_for_the_final_theta(live_server, page):
     step = named(after, "inner step")
     assert step["x"][:2] == pytest.approx([theta[0], answer["phi"][0][0]], abs=1e-9)
     assert step["y"][:2] == pytest.approx([theta[1], answer["phi"][0][1]], abs=1e-9)
+    readout = page.locator("[data-figure=two-tasks] [data-readout]").inner_text()
+    for i, (before, after_step) in enumerate(answer["losses"]):
+        assert (
+            f"L{'₁₂'[i]}(θ) = {before:.3f} → L{'₁₂'[i]}(φ{'₁₂'[i]}) = {after_step:.3f}" in readout
+        )
 
 
 def test_reptile_path_shows_the_api_answer_for_the_final_theta(live_server, page):
