@@ -12,8 +12,9 @@
    fig.fail(error, prefix) for its status line [data-status] (the one place a figure reports
    errors), fig.request(url, body, done) for a throttled JSON request whose errors go to that line,
    fig.load(promise, done) for the data of its first drawing, fig.slider(name, read, show, change),
-   fig.play(last, ms, show) / fig.stop() to step through an animation, and fig.redraw(render) to
-   draw again when the window is resized.
+   fig.play(last, ms, show) / fig.stop() to step through an animation, fig.lag(ms) for a costly part
+   that follows a drag's answers less often than the rest, and fig.redraw(render) to draw again when
+   the window is resized.
 
    Following the pointer: a figure's render() may run on every frame of a drag, because drawing
    (Fig.draw, Fig.drawPlane) redraws only what changed since the last drawing: moving traces (θ,
@@ -173,6 +174,27 @@ window.Fig = (function () {
         }, ms);
       },
       stop: () => { clearInterval(timer); timer = null; },
+      /* A part of the figure that is costly to draw and changes with each answer (a surface that
+         depends on θ or on a slider): while the reader drags or slides (moving), it follows the
+         answers at most once every ms milliseconds, the cheap traces every answer; once the
+         pointer is up, the latest. lag.take(answer, moving) is what to draw that part from;
+         lag.release() makes it the latest and says whether that changed it. */
+      lag: (ms) => {
+        let shown = null, latest = null, at = -Infinity;
+        return {
+          take(answer, moving) {
+            latest = answer;
+            const now = performance.now();
+            if (!moving || shown === null || now - at >= ms) { shown = answer; at = now; }
+            return shown;
+          },
+          release() {
+            const changed = shown !== latest;
+            shown = latest;
+            return changed;
+          },
+        };
+      },
       /* Wait for data the figure needs before its first drawing: done(data), or the error on the status line. */
       load: (promise, done) => promise.then(done).catch((error) => fig.fail(error)),
       redraw: (render) => window.addEventListener("resize", () => render()),
