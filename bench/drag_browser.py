@@ -10,13 +10,17 @@ figure and mode, a fresh browser context (cold cache) loads the figure's page an
 figure is drawn and quiet; one warm-up drag (15 moves in 0.5 s), then the measured drag: 30
 pointer moves on a fixed 33 ms schedule, sent without waiting for the page (a real mouse does not
 wait for a busy page), then the button is released. A drag moves θ from where it is drawn (the
-figures' planes) or a slider's thumb along its track (the sliders' figures: FIGURES below). Not
-measured: the lab's live landscape, which follows a training stream, not the pointer, and placing
-points on the sinusoid figure, which is a click, not a drag. The modes:
+figures' planes) or a slider's thumb along its track (the sliders' figures: FIGURES below). Placing
+points on the sinusoid figure is clicks, not a drag: after "clear", ten clicks (its most points)
+along the first panel in 1 s, with the same measures (the clicks are the moves). The lab's live
+landscape follows a training stream, not the pointer (``--figure live-landscape``, not in the
+default set, since it trains a model): a short sinusoid run is started from the train panel and,
+for each landscape event it sends, the time from the event to the figure's last change is its
+settle; its fps are counted while the run streams. The modes:
 
 - ``moves``: the figures as they are (the kernel moves only what moved, ``static/js/common.js``);
 - ``full redraw``, the baseline: the same page, every update drawn in full by ``Plotly.react``
-  (``bench/drag_instrument.js`` swaps Plotly.animate for it), as the figures drew before;
+  as the figures drew before (``bench/drag_instrument.js`` hides the kernel's last drawing);
 - ``compare`` (with ``--compare URL``): another server, e.g. the code before a change, unchanged.
 
 Measured in the page (``bench/drag_instrument.js``), from the first to the last move as sent:
@@ -72,10 +76,15 @@ class Figure:
     computed: tuple[str, ...]  # prefixes of the names of the traces that follow the computation
     end: tuple[float, float] = (0.75, 0.7)  # where a θ drag ends, as fractions of the plot area
     warm: float = 0.35  # where a slider's warm-up leaves the thumb (fraction of the track)
+    clicks: int = 0  # clicks along the plot (placing points) instead of a drag
 
     @property
     def root(self) -> str:
         return f"[data-figure={self.name}]"
+
+    @property
+    def label(self) -> str:
+        return self.name + (", placing points" if self.clicks else "")
 
     @property
     def slider(self) -> bool:
@@ -93,7 +102,10 @@ FIGURES = [
     # the trace was "after k steps" until the title took the step count (--compare an older server)
     Figure("sinusoid-finetune", "maml", "input[name=step]", ("fine-tuned", "after"), warm=0.1),
     Figure("omniglot-adaptation", "maml", "input[name=step]", ("φ",), warm=0.2),
+    Figure("sinusoid-finetune", "maml", "[data-panels] .plot", ("fine-tuned",), clicks=10),
 ]
+LIVE = Figure("live-landscape", "lab", "[data-plot=live-landscape]", ("θ at step",))
+LIVE_STEPS, LIVE_CAP_S = 100, 180  # the lab's run: meta-iterations, and how long to wait for it
 
 READY = """([root, names]) => {
   const plots = Array.from(document.querySelectorAll(root + ' .js-plotly-plot'));
@@ -116,8 +128,10 @@ GEOMETRY = """([root, sel]) => {
   const box = el.querySelector('.nsewdrag').getBoundingClientRect();
   const theta = el.data.find((t) => (t.name || '').startsWith('θ'));
   const full = el._fullLayout;
+  const [x, y] = theta ? [full.xaxis.l2p(theta.x[0]), full.yaxis.l2p(theta.y[0])]
+    : [0, box.height / 2];  // no θ (clicks along the plot): its left edge, half-way up
   return { left: box.left, top: box.top, width: box.width, height: box.height,
-           x: box.left + full.xaxis.l2p(theta.x[0]), y: box.top + full.yaxis.l2p(theta.y[0]) };
+           x: box.left + x, y: box.top + y };
 }"""
 START = "([root, names]) => window.__drag.start(root, names)"
 CENTRE = """(sel) => { const r = document.querySelector(sel).getBoundingClientRect();
@@ -195,6 +209,34 @@ async def drag(page, figure: Figure, end: tuple[float, float], moves: int, ms: i
     return dict(record, sent=sent)
 
 
+async def click_along(page, figure: Figure, clicks: int, ms: int) -> dict:
+    """clicks along the middle of the plot, from 10% to 90% of its width, on a fixed schedule."""
+    geometry = await page.evaluate(GEOMETRY, [figure.root, figure.drag])
+    xs = [0.1 + 0.8 * k / max(1, clicks - 1) for k in range(clicks)]
+    points = [(geometry["left"] + u * geometry["width"], geometry["y"]) for u in xs]
+    offset = await clock_offset(page)
+    await page.evaluate(START, [figure.root, list(figure.computed)])
+    base, sent, tasks = time.perf_counter(), [], []
+    for k, (x, y) in enumerate(points):
+        delay = base + k * ms / clicks / 1000 - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent.append(time.perf_counter() * 1000 + offset)
+        tasks.append(asyncio.create_task(page.mouse.click(x, y)))
+    await asyncio.gather(*tasks)
+    await wait_quiet(page, await page.evaluate("() => window.__drag.now()"))
+    record = await page.evaluate("() => window.__drag.stop()")
+    return dict(record, sent=sent)
+
+
+async def cleared(page, figure: Figure) -> None:
+    """Press the figure's "clear" and wait until it is quiet."""
+    await page.evaluate(START, [figure.root, []])
+    await page.click(f"{figure.root} [data-action=clear]")
+    await wait_quiet(page, await page.evaluate("() => window.__drag.now()"))
+    await page.evaluate("() => window.__drag.stop()")
+
+
 def measures(record: dict) -> dict:
     first, last = record["sent"][0], record["sent"][-1]
     span = max(1e-6, last - first)
@@ -236,6 +278,12 @@ async def one(browser, url: str, figure: Figure, full_redraw: bool) -> dict:
         await page.evaluate(START, [figure.root, []])
         await wait_quiet(page, await page.evaluate("() => window.__drag.now()"))
         await page.evaluate("() => window.__drag.stop()")
+        if figure.clicks:
+            await cleared(page, figure)
+            await click_along(page, figure, figure.clicks // 2, WARM_MS)
+            await cleared(page, figure)
+            record = await click_along(page, figure, figure.clicks, DRAG_MS)
+            return dict(measures(record), values=figure.clicks, errors=errors)
         geometry = await page.evaluate(GEOMETRY, [figure.root, figure.drag])
         await drag(page, figure, end_point(figure, geometry, figure.warm), WARM_MOVES, WARM_MS)
         geometry = await page.evaluate(GEOMETRY, [figure.root, figure.drag])
@@ -245,9 +293,54 @@ async def one(browser, url: str, figure: Figure, full_redraw: bool) -> dict:
         await context.close()
 
 
+async def streamed(browser, url: str) -> dict:
+    """The lab's live landscape during a short run started from the train panel: for each landscape
+    event, the time to the figure's last change before the next (its settle), and fps meanwhile."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    await context.add_init_script(script=INSTRUMENT)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)[:200]))
+    try:
+        await page.goto(f"{url}/{LIVE.page}", wait_until="load", timeout=120000)
+        form = "[data-train-form]"
+        await page.fill(f"{form} input[name=steps]", str(LIVE_STEPS))
+        await page.evaluate(CENTRE, f"{LIVE.root} {LIVE.drag}")
+        await page.evaluate(START, [LIVE.root, list(LIVE.computed)])
+        await page.click(f"{form} [data-action=start]")
+        await page.wait_for_function(
+            "() => !document.querySelector('[data-action=start]').disabled",
+            timeout=LIVE_CAP_S * 1000,
+            polling=200,
+        )
+        await wait_quiet(page, await page.evaluate("() => window.__drag.now()"))
+        record = await page.evaluate("() => window.__drag.stop()")
+    finally:
+        await context.close()
+    events, mutated = record["streamed"], [t for t, _ in record["mutations"]]
+    settles = []
+    for k, t in enumerate(events):
+        until = events[k + 1] if k + 1 < len(events) else math.inf
+        changes = [m for m in mutated if t <= m < until]
+        settles.append(changes[-1] - t if changes else 0.0)
+    span = max(1e-6, events[-1] - events[0]) if len(events) > 1 else None
+    frames = [f for f in record["frames"] if events and events[0] <= f <= events[-1]]
+    return {
+        "settle_ms": max(settles) if settles else None,
+        "page_ms": statistics.median(settles) if settles else None,
+        "round_trip_ms": None,
+        "updates_per_s": len(events) / span * 1000 if span else 0.0,
+        "fps": len(frames) / span * 1000 if span else 0.0,
+        "values": len(events),
+        "requests": len(record["fetches"]),
+        "unanswered": sum(f["answered"] is None for f in record["fetches"]),
+        "errors": errors,
+    }
+
+
 def line(row: dict) -> str:
     return (
-        f"settle {row['settle_ms']:6.0f} ms (page {row['page_ms']:4.0f} ms)  "
+        f"settle {number(row['settle_ms']):>6} ms (page {number(row['page_ms']):>4} ms)  "
         f"updates {row['updates_per_s']:5.1f}/s  "
         f"fps {row['fps']:5.1f}  requests {row['requests']} ({row['unanswered']} unanswered)"
         + (f"  errors {row['errors']}" if row["errors"] else "")
@@ -295,6 +388,7 @@ def table(results: dict[tuple[str, str], list[dict]], modes: list[str]) -> str:
 
 async def run(args: argparse.Namespace, base: str) -> None:
     figures = [f for f in FIGURES if not args.figure or f.name in args.figure]
+    live = bool(args.figure) and LIVE.name in args.figure
     modes = [("moves", base, False), ("full redraw", base, True)]
     if args.compare:
         modes.append(("compare", args.compare, False))
@@ -306,20 +400,25 @@ async def run(args: argparse.Namespace, base: str) -> None:
                 executable_path=shutil.which("chromium"), headless=True, args=ARGS
             )
             for r in range(args.rounds):
-                for figure in figures:
-                    for mode, url, full_redraw in modes:
-                        label = f"round {r} {figure.name:<22} {mode:<11}"
-                        try:
+                jobs = [(f, m, u, full) for f in figures for m, u, full in modes]
+                if live:  # a stream draws every landscape in full: one mode
+                    jobs.append((LIVE, "moves", base, False))
+                for figure, mode, url, full_redraw in jobs:
+                    label = f"round {r} {figure.label:<22} {mode:<11}"
+                    try:
+                        if figure is LIVE:
+                            row = await streamed(browser, url)
+                        else:
                             row = await one(browser, url, figure, full_redraw)
-                        except PlaywrightError as error:  # a page that never got ready: next one
-                            print(f"{label} failed: {str(error).splitlines()[0]}", flush=True)
-                            continue
-                        results.setdefault((figure.name, mode), []).append(row)
-                        print(f"{label} {line(row)}", flush=True)
-                        if args.out:
-                            row = dict(row, round=r, figure=figure.name, mode=mode)
-                            out.write(json.dumps(row) + "\n")
-                            out.flush()
+                    except PlaywrightError as error:  # a page that never got ready: next one
+                        print(f"{label} failed: {str(error).splitlines()[0]}", flush=True)
+                        continue
+                    results.setdefault((figure.label, mode), []).append(row)
+                    print(f"{label} {line(row)}", flush=True)
+                    if args.out:
+                        row = dict(row, round=r, figure=figure.label, mode=mode)
+                        out.write(json.dumps(row) + "\n")
+                        out.flush()
             await browser.close()
     print(f"\nmedians over {args.rounds} rounds; targets: {TARGETS}\n")
     print(table(results, [m for m, _, _ in modes]))
@@ -328,7 +427,7 @@ async def run(args: argparse.Namespace, base: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--figure", action="append", choices=[f.name for f in FIGURES])
+    parser.add_argument("--figure", action="append", choices=[f.name for f in FIGURES + [LIVE]])
     parser.add_argument("--base", help="a running app to measure (default: start one)")
     parser.add_argument("--compare", help="another running app, measured the same way")
     parser.add_argument("--out", help="append every round's numbers to this JSON-lines file")

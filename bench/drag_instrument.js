@@ -4,19 +4,21 @@
    - every animation frame (requestAnimationFrame), for frames a second; at each frame, whether the
      computed traces (those whose names start with one of names: arrows, paths, bars) changed their
      name, x or y since the frame before: computed updates a second;
-   - pointer and input events, and every fetch: sent, answered, left unanswered.
+   - pointer and input events, the lab's training-landscape events (a figure fed by a stream), and
+     every fetch: sent, answered, left unanswered.
    window.__drag.stop() returns the record. Times are performance.now() of the page.
 
-   With window.__DRAG_FULL_REDRAW set before the page loads (the baseline), Plotly.animate, which the
-   figure kernel (static/js/common.js) uses to move only what moved, is replaced by a Plotly.react of
-   the whole figure with the moved traces' new x and y: each update redraws the figure in full. */
+   With window.__DRAG_FULL_REDRAW set before the page loads (the baseline), the figure kernel
+   (static/js/common.js), which compares each drawing with the element's last (element.__painted) to
+   move only what moved, never finds a last drawing: each update redraws the figure in full with
+   Plotly.react. */
 (() => {
   if (window.__drag) return;
   const S = { running: false };
   let observer = null, root = null, names = [], last = null;
 
   function reset() {
-    Object.assign(S, { mutations: [], frames: [], computed: [], moves: [], inputs: [], ups: [], fetches: [] });
+    Object.assign(S, { mutations: [], frames: [], computed: [], moves: [], inputs: [], ups: [], fetches: [], streamed: [] });
   }
   reset();
 
@@ -43,6 +45,7 @@
 
   addEventListener("pointermove", (e) => { if (S.running) S.moves.push(performance.now()); }, true);
   addEventListener("pointerup", () => { if (S.running) S.ups.push(performance.now()); }, true);
+  addEventListener("training-landscape", () => { if (S.running) S.streamed.push(performance.now()); }, true);
   addEventListener("input", (e) => { if (S.running) S.inputs.push([performance.now(), e.target.value]); }, true);
 
   const fetch0 = window.fetch;
@@ -52,22 +55,8 @@
     return fetch0.apply(this, args).finally(() => { entry.answered = performance.now(); });
   };
 
-  if (window.__DRAG_FULL_REDRAW) {
-    let plotly;
-    Object.defineProperty(window, "Plotly", {
-      configurable: true,
-      get: () => plotly,
-      set(value) {
-        plotly = Object.create(value);
-        Object.defineProperty(plotly, "animate", {
-          value(gd, frameSpec) {
-            const data = gd.data.map((t) => ({ ...t }));
-            frameSpec.traces.forEach((i, k) => Object.assign(data[i], frameSpec.data[k]));
-            return value.react(gd, data, gd.layout);
-          },
-        });
-      },
-    });
+  if (window.__DRAG_FULL_REDRAW) {  // the kernel never finds its last drawing: Plotly.react each time
+    Object.defineProperty(HTMLElement.prototype, "__painted", { configurable: true, get: () => undefined, set: () => {} });
   }
 
   window.__drag = {

@@ -1,11 +1,16 @@
-"""After a fast drag of θ, each figure shows what the server computes for the final θ.
+"""After a fast drag of θ, a fast slide or quick clicks, each figure shows what the server
+computes for where the reader stopped.
 
-The drag sends its moves in quick succession; the figure coalesces them to animation frames and
-keeps one request in flight (static/js/common.js). Once every request has been answered, the
-drawn θ and what hangs on it (arrows, φ, paths) must be the API's answer for that θ, that θ must
-have been asked for once (not again on release), and the loss surface must not have been
-redrawn. How fast that happens is bench/drag_browser.py's business, never a test's.
+The moves come in quick succession; the figure coalesces them to animation frames and keeps at
+most two requests in flight, showing no answer older than one it has shown (static/js/common.js).
+Once every request has been answered, the drawn θ and what hangs on it (arrows, φ, paths, a
+surface, the fine-tuned curve) must be the API's answer for the final θ, slider value or points,
+that final value must have been asked for once (not again on release), and a drag of θ must not
+have redrawn the loss surface. How fast that happens is bench/drag_browser.py's business, never a
+test's.
 """
+
+import math
 
 import httpx
 import pytest
@@ -78,12 +83,32 @@ def theta_at(page, selector):
     )
 
 
+# Where each point of the plot's scatter traces is drawn, against where its data puts it, in pixels:
+# [name, drawn, expected] for every marker (static/js/common.js may write that SVG itself).
+MARKERS = """sel => { const gd = document.querySelector(sel);
+  const { xaxis, yaxis } = gd._fullLayout;
+  return Array.from(gd.querySelectorAll('.scatterlayer .trace')).flatMap((g) => {
+    const trace = g.__data__[0].trace, data = gd.data[trace.index];
+    const at = data.x.map((x, j) => [x, data.y[j]]).filter(([x, y]) => x !== null && y !== null);
+    return Array.from(g.querySelectorAll('path.point')).map((p, k) => [data.name || null,
+      p.getAttribute('transform').match(/translate\\(([^,]+),([^)]+)\\)/).slice(1).map(Number),
+      [xaxis.c2p(at[k][0]), yaxis.c2p(at[k][1])]]);
+  }); }"""
+
+
+def drawn_where_the_data_says(page, plot):
+    markers = page.evaluate(MARKERS, plot)
+    assert markers
+    for name, drawn, expected in markers:
+        assert drawn == pytest.approx(expected, abs=0.02), name
+
+
 def named(traces, prefix):
     return next(t for t in traces if t["name"] and t["name"].startswith(prefix))
 
 
-def dragged(live_server, page, slug, plot, ready, end, route):
-    """Open the page, drag θ on plot to end (fractions of its area): the settled traces, and θ."""
+def opened(live_server, page, slug, plot, ready):
+    """Open the page with the request counter: plot's traces once it shows one named ready…"""
     page.add_init_script(script=PENDING)
     page.goto(f"{live_server}/{slug}", wait_until="networkidle")
     page.wait_for_function(
@@ -93,7 +118,12 @@ def dragged(live_server, page, slug, plot, ready, end, route):
         timeout=30000,
     )
     page.locator(plot).scroll_into_view_if_needed()
-    before = settled(page, plot)
+    return settled(page, plot)
+
+
+def dragged(live_server, page, slug, plot, ready, end, route):
+    """Open the page, drag θ on plot to end (fractions of its area): the settled traces, and θ."""
+    before = opened(live_server, page, slug, plot, ready)
     page.evaluate(WATCH_HEATMAPS, plot)
     fast_drag(page, plot, theta_at(page, plot), end)
     after = settled(page, plot)
@@ -104,6 +134,7 @@ def dragged(live_server, page, slug, plot, ready, end, route):
     sent = page.evaluate("() => window.__sent")
     final = [body for url, body in sent if url == route and body["theta"] == theta]
     assert len(final) == 1  # the final θ was asked for once, not again on release
+    drawn_where_the_data_says(page, plot)
     assert page.errors == []
     return after, theta
 
@@ -144,6 +175,11 @@ def test_two_tasks_show_the_api_answer_for_the_final_theta(live_server, page):
     step = named(after, "inner step")
     assert step["x"][:2] == pytest.approx([theta[0], answer["phi"][0][0]], abs=1e-9)
     assert step["y"][:2] == pytest.approx([theta[1], answer["phi"][0][1]], abs=1e-9)
+    readout = page.locator("[data-figure=two-tasks] [data-readout]").inner_text()
+    for i, (before, after_step) in enumerate(answer["losses"]):
+        assert (
+            f"L{'₁₂'[i]}(θ) = {before:.3f} → L{'₁₂'[i]}(φ{'₁₂'[i]}) = {after_step:.3f}" in readout
+        )
 
 
 def test_reptile_path_shows_the_api_answer_for_the_final_theta(live_server, page):
@@ -171,3 +207,119 @@ def test_imaml_landscape_shows_the_api_answer_for_the_final_theta(live_server, p
     assert [phi["x"][0], phi["y"][0]] == pytest.approx(answer["phi"][0], abs=1e-9)
     spring = named(after, "spring θ – φ*")
     assert spring["x"] == pytest.approx([theta[0], answer["phi"][0][0]], abs=1e-9)
+    # the regularised surface, redrawn at most every 150 ms during the drag, is the final θ's
+    surface = page.evaluate(
+        "() => document.querySelector('[data-figure=imaml-landscape] [data-plot=regularised]')"
+        ".data.find((t) => t.type === 'heatmap').z"
+    )
+    expected = [[math.log10(max(v, 1e-2)) for v in row] for row in answer["regularised"]]
+    assert [v for row in surface for v in row] == pytest.approx(
+        [v for row in expected for v in row], abs=1e-9
+    )
+
+
+def fast_slide(page, selector, fraction, moves=25):
+    """Press a range input's thumb, move it to fraction of its track quickly, release."""
+    box = page.locator(selector).bounding_box()
+    at = page.evaluate(
+        "sel => { const el = document.querySelector(sel);"
+        " return (el.value - el.min) / (el.max - el.min); }",
+        selector,
+    )
+    thumb, y = 8, box["y"] + box["height"] / 2
+    track = lambda f: box["x"] + thumb + f * (box["width"] - 2 * thumb)  # noqa: E731
+    page.mouse.move(track(at), y)
+    page.mouse.down()
+    page.mouse.move(track(fraction), y, steps=moves)
+    page.mouse.up()
+
+
+def sent_to(page, route):
+    return [body for url, body in page.evaluate("() => window.__sent") if url == route]
+
+
+def test_imaml_cg_shows_the_api_answer_for_the_final_damping(live_server, page):
+    root = "[data-figure=imaml-cg]"
+    plot = f"{root} [data-plot=iterates]"
+    opened(live_server, page, "imaml", plot, "task 1")
+    fast_slide(page, f"{root} input[name=damping]", 0.8)
+    after = settled(page, plot)
+    damping = float(page.locator(f"{root} input[name=damping]").input_value())
+    bodies = sent_to(page, "/api/landscape/imaml-cg")
+    assert [b["damping"] for b in bodies].count(damping) == 1  # asked for once
+    answer = api(live_server, "/api/landscape/imaml-cg", bodies[-1])
+    assert bodies[-1]["damping"] == damping
+    for t in (0, 1):
+        path = named(after, f"task {t + 1}")
+        assert path["x"] == pytest.approx([step[t][0] for step in answer["iterates"]], abs=1e-9)
+        assert path["y"] == pytest.approx([step[t][1] for step in answer["iterates"]], abs=1e-9)
+    assert page.errors == []
+
+
+def test_fomaml_quadratic_shows_the_api_answer_for_the_final_curvature(live_server, page):
+    root = "[data-figure=fomaml-quadratic]"
+    opened(live_server, page, "fomaml", f"{root} [data-plot=field]", "g<sub>MAML</sub>")
+    fast_slide(page, f"{root} input[name=c]", 0.9)
+    settled(page, f"{root} [data-plot=field]")
+    c = float(page.locator(f"{root} input[name=c]").input_value())
+    bodies = sent_to(page, "/api/landscape/quadratic")
+    assert [b["c"] for b in bodies].count(c) == 1
+    assert bodies[-1]["c"] == c
+    answer = api(live_server, "/api/landscape/quadratic", bodies[-1])
+    z = page.evaluate(f"() => document.querySelector('{root} [data-plot=gap]').data[0].z")
+    assert z == answer["heat"]["angle_deg"]
+    assert page.errors == []
+
+
+def test_sinusoid_points_placed_fast_show_the_api_answer(live_server, page):
+    root = "[data-figure=sinusoid-finetune]"
+    first = f"{root} [data-panels] .plot:first-child"
+    opened(live_server, page, "maml", first, "fine-tuned")
+    page.click(f"{root} [data-action=clear]")
+    settled(page, first)
+    box = page.locator(first).locator(".nsewdrag").first.bounding_box()
+    for k in range(10):
+        page.mouse.click(box["x"] + (0.1 + 0.08 * k) * box["width"], box["y"] + box["height"] / 2)
+    after = settled(page, first)
+    bodies = sent_to(page, "/api/sinusoid/finetune")
+    assert len(bodies[-1]["xs"]) == 10 and bodies[-1]["steps"] > 0
+    answer = api(live_server, "/api/sinusoid/finetune", bodies[-1])
+    step = int(page.locator(f"{root} input[name=step]").input_value())
+    assert named(after, "fine-tuned")["y"] == pytest.approx(
+        answer["models"][0]["predictions"][step], abs=1e-9
+    )
+    assert named(after, "support points")["x"] == pytest.approx(answer["support"]["x"], abs=1e-9)
+    assert page.errors == []
+
+
+# Holds back the answer to the next request the page sends, by 1.5 s, once window.__holdNext is set.
+HOLD_NEXT = """
+const pass = window.fetch;
+window.fetch = function (...args) {
+  const answer = pass.apply(this, args);
+  if (!window.__holdNext) return answer;
+  window.__holdNext = false;
+  return answer.then((response) => new Promise((done) => setTimeout(() => done(response), 1500)));
+};
+"""
+
+
+def test_a_late_answer_for_an_earlier_theta_is_not_shown(live_server, page):
+    """Two requests in flight: the answer for the final θ comes first; the earlier one, held back,
+    comes after it and must not replace it."""
+    plot = "[data-figure=two-tasks] [data-plot=task][data-task='0']"
+    route = "/api/landscape/two-tasks"
+    page.add_init_script(script=HOLD_NEXT)
+    opened(live_server, page, "maml", plot, "inner step")
+    page.evaluate("() => { window.__holdNext = true; }")
+    fast_drag(page, plot, theta_at(page, plot), (0.3, 0.3), moves=1)
+    fast_drag(page, plot, theta_at(page, plot), (0.7, 0.6), moves=1)
+    after = settled(page, plot)
+    theta = named(after, "θ")
+    theta = [theta["x"][0], theta["y"][0]]
+    bodies = sent_to(page, route)
+    assert bodies[-1]["theta"] == theta and bodies[-2]["theta"] != theta
+    answer = api(live_server, route, {"theta": theta, "alpha": 0.3})
+    step = named(after, "inner step")
+    assert step["x"][:2] == pytest.approx([theta[0], answer["phi"][0][0]], abs=1e-9)
+    assert page.errors == []

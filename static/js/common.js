@@ -12,16 +12,18 @@
    fig.fail(error, prefix) for its status line [data-status] (the one place a figure reports
    errors), fig.request(url, body, done) for a throttled JSON request whose errors go to that line,
    fig.load(promise, done) for the data of its first drawing, fig.slider(name, read, show, change),
-   fig.play(last, ms, show) / fig.stop() to step through an animation, and fig.redraw(render) to
-   draw again when the window is resized.
+   fig.play(last, ms, show) / fig.stop() to step through an animation, fig.lag(ms) for a costly part
+   that follows a drag's answers less often than the rest, and fig.redraw(render) to draw again when
+   the window is resized.
 
    Following the pointer: a figure's render() may run on every frame of a drag, because drawing
    (Fig.draw, Fig.drawPlane) redraws only what changed since the last drawing: moving traces (θ,
    arrows, paths) move without the loss surface, axes or legend being drawn again (see paint).
    Pointer moves (Fig.onPlotDrag, Fig.dragTheta) and slider changes (fig.slider) reach the figure at
-   most once an animation frame, the latest; fig.request keeps one request in flight, the latest
-   waiting, and does not send the same body twice in a row. So θ follows the pointer every frame
-   and what the server computes for it follows as fast as the server answers.
+   most once an animation frame, the latest; fig.request keeps at most two requests in flight, the
+   latest waiting, sends the next before drawing an answer, and does not send the same body twice
+   in a row. So θ follows the pointer every frame and what the server computes for it follows as
+   fast as the server answers.
 
    Requests: Fig.json(url) is a GET, Fig.json(url, body) a POST of JSON, Fig.json(url, body, method)
    any other method. Each resolves to the parsed answer or rejects with an Error whose message is
@@ -95,6 +97,11 @@ window.Fig = (function () {
     else start();
   }
 
+  /* A figure's requests in flight at once (fig.request): with two, the server computes the next
+     answer while the last one travels and is drawn, and a drag's last position need not wait for
+     the answer to the one before. */
+  const IN_FLIGHT = 2;
+
   /* The tools a figure's setup receives, bound to its root element. */
   function tools(root) {
     const statusLine = root.querySelector("[data-status]");
@@ -107,26 +114,37 @@ window.Fig = (function () {
       $$: (selector) => Array.from(root.querySelectorAll(selector)),
       status: (text) => status(statusLine, text, false),
       fail: (error, prefix) => status(statusLine, (prefix ? `${prefix}: ` : "") + (error && error.message ? error.message : String(error)), true),
-      /* A throttled request (see latest): body() is built when the request leaves, done(answer, body)
-         runs on success and clears the status line; a failure goes to the status line. A body equal
-         to the one last sent (a drag's release where its last move was) is not sent again, unless
-         that request failed. */
+      /* A throttled request: at most IN_FLIGHT of this figure's requests in flight, only the latest
+         call waiting for a free slot; body() is built when the request leaves. done(answer, body)
+         runs on success and clears the status line, unless a later request's answer has been shown
+         already (the figure never steps back); a failure goes to the status line. A waiting request
+         leaves before the answer that freed its slot is drawn, so the server computes while the page
+         draws. A body equal to the one last sent (a drag's release where its last move was) is not
+         sent again, unless that request failed. */
       request: (url, body, done) => {
-        let last = null;
-        return latest(async () => {
+        let last = null, asked = 0, shown = 0, flying = 0, waiting = false;
+        function send() {
+          if (flying >= IN_FLIGHT) { waiting = true; return; }
+          waiting = false;
           const sent = body();
           const key = JSON.stringify(sent);
           if (key === last) return;
           last = key;
-          try {
-            const answer = await json(url, sent);
-            fig.status("");
-            done(answer, sent);
-          } catch (error) {
-            last = null;
+          const id = ++asked;
+          flying += 1;
+          const settle = (show) => (result) => {
+            flying -= 1;
+            if (waiting) send();
+            if (id < shown) return;
+            shown = id;
+            try { show(result); } catch (error) { fig.fail(error); }
+          };
+          json(url, sent).then(settle((answer) => { fig.status(""); done(answer, sent); }), settle((error) => {
+            if (last === key) last = null;
             fig.fail(error);
-          }
-        });
+          }));
+        }
+        return () => send();
       },
       /* A range input and its <output data-out=name>: change(value) with read(input's string), the
          output showing show(value) from the start and at once, change running once a frame at most.
@@ -156,6 +174,27 @@ window.Fig = (function () {
         }, ms);
       },
       stop: () => { clearInterval(timer); timer = null; },
+      /* A part of the figure that is costly to draw and changes with each answer (a surface that
+         depends on θ or on a slider): while the reader drags or slides (moving), it follows the
+         answers at most once every ms milliseconds, the cheap traces every answer; once the
+         pointer is up, the latest. lag.take(answer, moving) is what to draw that part from;
+         lag.release() makes it the latest and says whether that changed it. */
+      lag: (ms) => {
+        let shown = null, latest = null, at = -Infinity;
+        return {
+          take(answer, moving) {
+            latest = answer;
+            const now = performance.now();
+            if (!moving || shown === null || now - at >= ms) { shown = answer; at = now; }
+            return shown;
+          },
+          release() {
+            const changed = shown !== latest;
+            shown = latest;
+            return changed;
+          },
+        };
+      },
       /* Wait for data the figure needs before its first drawing: done(data), or the error on the status line. */
       load: (promise, done) => promise.then(done).catch((error) => fig.fail(error)),
       redraw: (render) => window.addEventListener("resize", () => render()),
@@ -202,20 +241,21 @@ window.Fig = (function () {
   /* Redraw only what changed. A figure draws everything each time (render() builds every trace), but
      while the reader drags or slides, most of it stays as it was: the loss surface, the axes, the
      legend. When, since the last drawing of this element, only the x and y of some scatter or bar
-     traces changed (θ, arrows, paths, bars) and perhaps the title, those traces move with
-     Plotly.animate without a redraw (no other trace is computed or drawn again) and the title with
-     Plotly.relayout; anything else is drawn in full by Plotly.react. Moving needs fixed axes (a
-     range or categories): an autoranged axis may have to grow. */
+     traces changed (θ, arrows, paths, bars) and perhaps the title, only those traces move (see
+     shift, else Plotly.animate without a redraw: no other trace is computed or drawn again) and the
+     title changes with Plotly.relayout; anything else is drawn in full by Plotly.react. Moving needs
+     fixed axes (a range or categories): an autoranged axis may have to grow. */
   const MOVE = { mode: "immediate", transition: { duration: 0 }, frame: { duration: 0, redraw: false } };
   const MOVABLE = new Set(["scatter", "bar"]);  // the trace types Plotly animates in this bundle
   function paint(element, traces, full) {
     const before = element.__painted;
     const change = before && changes(before, traces, full);
-    const now = { traces: structuredClone(traces), layout: structuredClone(full), moving: change ? before.moving : new Map(), count: change ? before.count : 0 };
+    const now = { traces: snapshot(traces), layout: snapshot(full), moving: change ? before.moving : new Map(), count: change ? before.count : 0 };
     element.__painted = now;
     if (!change) return Plotly.react(element, traces, full, config);
     const moves = [];
     if (change.title) moves.push(Plotly.relayout(element, { title: full.title || { text: "" } }));
+    if (!now.moving.size && shift(element, change.traces, traces)) return Promise.all(moves).then(() => element);
     /* A move that a newer one cuts short (mode "immediate") never lands and rejects its promise, so
        until a trace's latest move has landed, every later move carries that trace too. */
     const indices = [...new Set([...change.traces, ...now.moving.keys()])];
@@ -227,6 +267,69 @@ window.Fig = (function () {
       moves.push(Plotly.animate(element, moved, MOVE).then(landed, (error) => { if (error) throw error; }));
     }
     return Promise.all(moves).then(() => element);
+  }
+
+  /* Move scatter traces at once, without Plotly: for each trace whose points only moved (as many as
+     before, gaps where they were; lines, markers or both, straight segments, no fill, on the x and
+     y axes), write the new positions where Plotly.animate would: into the SVG Plotly drew (each
+     line segment's path, each marker's translation, in pixels from the axes' c2p), and into the
+     element's data, full data and calcdata (which hover reads), so that Plotly's next drawing
+     starts from what is shown. Plotly.animate computes and checks every trace again, the loss
+     surface's included (several milliseconds a plot, a frame's budget on a two-panel figure); this
+     takes a few attributes. Returns false, having changed nothing, when a trace does not qualify. */
+  const SHIFTABLE = /^(lines|markers|lines\+markers)$/;
+  function shift(element, indices, traces) {
+    const full = element._fullLayout, data = element._fullData, calc = element.calcdata;
+    if (!full || !data || !calc) return false;
+    const groups = new Map();
+    element.querySelectorAll(".scatterlayer .trace").forEach((g) => {
+      const cd = g.__data__;
+      if (cd && cd[0] && cd[0].trace) groups.set(cd[0].trace.index, g);
+    });
+    const missing = (v) => typeof v !== "number" || !Number.isFinite(v);
+    const writes = [];
+    for (const i of indices) {
+      const t = data[i], cd = calc[i], g = groups.get(i), { x, y } = traces[i];
+      if (!t || !cd || !g || t.type !== "scatter" || t.xaxis !== "x" || t.yaxis !== "y" || !SHIFTABLE.test(t.mode)) return false;
+      const lined = t.mode.includes("lines"), marked = t.mode.includes("markers");
+      if ((t.fill && t.fill !== "none") || (lined && (t.connectgaps || t.line.shape !== "linear"))) return false;
+      if ((t.error_x && t.error_x.visible) || (t.error_y && t.error_y.visible)) return false;
+      if (x.length !== y.length || cd.length !== x.length) return false;
+      const xa = full.xaxis, ya = full.yaxis, segments = [], points = [];
+      let segment = [];
+      for (let j = 0; j < x.length; j++) {
+        const gap = missing(x[j]) || missing(y[j]);
+        if (gap !== (missing(cd[j].x) || missing(cd[j].y))) return false;
+        if (gap) { if (segment.length) segments.push(segment); segment = []; continue; }
+        const p = [Math.round(xa.c2p(x[j]) * 100) / 100, Math.round(ya.c2p(y[j]) * 100) / 100];
+        segment.push(p);
+        points.push(p);
+      }
+      if (segment.length) segments.push(segment);
+      const drawn = lined ? segments.filter((s) => s.length > 1) : [];
+      const lines = lined ? g.querySelectorAll("path.js-line") : [];
+      const markers = marked ? g.querySelectorAll("path.point") : [];
+      if (lines.length !== drawn.length || markers.length !== (marked ? points.length : 0)) return false;
+      writes.push(() => {
+        drawn.forEach((s, k) => lines[k].setAttribute("d", "M" + s.map((p) => p.join(",")).join("L")));
+        markers.forEach((m, k) => m.setAttribute("transform", `translate(${points[k][0]},${points[k][1]})`));
+        for (let j = 0; j < x.length; j++) if (!missing(cd[j].x)) { cd[j].x = x[j]; cd[j].y = y[j]; }
+        element.data[i].x = x; element.data[i].y = y;
+        t.x = x; t.y = y;
+      });
+    }
+    writes.forEach((write) => write());
+    return true;
+  }
+
+  /* What paint keeps of a drawing to compare the next with: its objects copied (Plotly adds keys to
+     the ones it is given), its arrays as they are. Figures build new arrays for new data and Plotly
+     does not write into them, so an unchanged surface is the same array and compares at once. */
+  function snapshot(value) {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+    const copy = {};
+    Object.keys(value).forEach((key) => { copy[key] = snapshot(value[key]); });
+    return copy;
   }
 
   /* What changed from the drawing before: { traces: indices whose x or y moved, title: true/false },
@@ -341,21 +444,6 @@ window.Fig = (function () {
       if (!waiting) { waiting = true; id = requestAnimationFrame(fire); }
     }
     run.flush = fire;
-    return run;
-  }
-
-  /* Throttle requests: at most one in flight; while one runs, only the latest call waits to run next.
-     run(arg) returns nothing; task(arg) is an async function. */
-  function latest(task) {
-    let busy = false, pending = null, hasPending = false;
-    async function run(arg) {
-      if (busy) { pending = arg; hasPending = true; return; }
-      busy = true;
-      try { await task(arg); } finally {
-        busy = false;
-        if (hasPending) { const next = pending; hasPending = false; pending = null; run(next); }
-      }
-    }
     return run;
   }
 
@@ -573,7 +661,7 @@ window.Fig = (function () {
 
   return {
     figure, json, emit, on, colors, layout, axis, config, draw, onPlotClick, status, round3,
-    onPlotDrag, latest, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, lossScale, lossColorbar,
+    onPlotDrag, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, lossScale, lossColorbar,
     markers, taskColors, extent, sub, fmt, pair, combinedSurface, lossHeatmap, thetaTrace, dragTheta, optimaTrace, weightAxes,
     panelTitle, quizScore, saveQuizScore, rememberTask, lastTask, joinPaths,
   };

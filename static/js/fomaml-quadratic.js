@@ -2,11 +2,14 @@
 "use strict";
 
 (function () {
+  const HEAT_MS = 150;  // while a slider is held, the second panel's heatmap is redrawn at most this often
+
   Fig.figure("fomaml-quadratic", (root, fig) => {
     const field = fig.$("[data-plot=field]");
     const gap = fig.$("[data-plot=gap]");
     const readout = fig.$("[data-readout]");
-    const state = { a: fig.defaults.a, b: fig.defaults.b, c: fig.defaults.c, unit: false, measure: "angle_deg", result: null };
+    const state = { a: fig.defaults.a, b: fig.defaults.b, c: fig.defaults.c, unit: false, measure: "angle_deg", result: null, heat: null, sliding: false };
+    const heat = fig.lag(HEAT_MS);  // a full redraw of the second panel: the arrows follow every answer
 
     function quiver(xs, ys, vectors, scale, unit) {
       const list = [];
@@ -39,7 +42,7 @@
       ], Object.assign({
         title: Fig.panelTitle(state.unit ? "Directions (arrows of equal length)" : "Meta-gradients (one common scale)"),
       }, planeAxes), { colorbar: false });
-      const h = r.heat;
+      const h = (state.heat || r).heat;
       const angle = state.measure === "angle_deg";
       const [, top] = Fig.extent(h[state.measure]);
       Fig.drawPlane(gap, [{
@@ -60,7 +63,7 @@
     }
 
     const request = fig.request("/api/landscape/quadratic", () => ({ a: state.a, b: state.b, c: state.c }),
-      (result) => { state.result = result; render(); });
+      (result) => { state.result = result; state.heat = heat.take(result, state.sliding); render(); });
 
     function show() {
       ["a", "b", "c"].forEach((name) => {
@@ -69,12 +72,21 @@
       });
     }
     ["a", "b", "c"].forEach((name) => {
-      fig.$(`input[name=${name}]`).addEventListener("input", (event) => {
+      const input = fig.$(`input[name=${name}]`);
+      input.addEventListener("pointerdown", () => { state.sliding = true; });
+      input.addEventListener("input", (event) => {
         state[name] = parseFloat(event.target.value);
         show();
         request();
       });
     });
+    const released = () => {  // the heatmap catches up with the latest answer
+      if (!state.sliding) return;
+      state.sliding = false;
+      if (heat.release()) { state.heat = state.result; render(); }
+    };
+    window.addEventListener("pointerup", released);
+    window.addEventListener("pointercancel", released);
     root.querySelectorAll("[data-preset]").forEach((button) => button.addEventListener("click", () => {
       [state.a, state.b, state.c] = button.dataset.preset.split(",").map(Number);
       show();

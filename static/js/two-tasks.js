@@ -33,11 +33,8 @@
           });
         }
         traces.push(Fig.thetaTrace(state.theta));
-        const losses = r ? r.losses[i] : null;
-        Fig.drawPlane(plot, traces, {
-          title: Fig.panelTitle(`Task ${i + 1}` + (losses ? `: L<sub>${i + 1}</sub>(θ) = ${Fig.fmt(losses[0])} → L<sub>${i + 1}</sub>(φ<sub>${i + 1}</sub>) = ${Fig.fmt(losses[1])}` : "")),
-          ...Fig.weightAxes(s.box),
-        });
+        // the losses go to the readout: a title that changes with every answer is a relayout each time
+        Fig.drawPlane(plot, traces, { title: Fig.panelTitle(`Task ${i + 1}`), ...Fig.weightAxes(s.box) });
       });
     }
 
@@ -45,8 +42,9 @@
       readout.innerHTML = "";
       const strong = document.createElement("strong");
       strong.textContent = `MAML's meta-loss at θ = ${Fig.pair(r.theta, 2)}: L₁(φ₁) + L₂(φ₂) = ${Fig.fmt(r.meta_loss)}`;
+      const steps = r.losses.map((l, i) => `task ${i + 1}: L${Fig.sub(i + 1)}(θ) = ${Fig.fmt(l[0])} → L${Fig.sub(i + 1)}(φ${Fig.sub(i + 1)}) = ${Fig.fmt(l[1])}`);
       readout.append(strong, document.createTextNode(
-        ` · before adaptation, L₁(θ) + L₂(θ) = ${Fig.fmt(r.loss_before)} (the pretrained objective).`));
+        ` · before adaptation, L₁(θ) + L₂(θ) = ${Fig.fmt(r.loss_before)} (the pretrained objective). Each step: ${steps.join("; ")}.`));
     }
 
     const request = fig.request("/api/landscape/two-tasks",
