@@ -29,6 +29,13 @@ from app.meta.rl import META_GRADIENTS
 from app.meta.rl_train import evaluate, run, save_checkpoint
 
 PROG = "maml train-navigation"  # how the model card writes the command that made it
+PAPER = "Finn, Abbeel & Levine 2017, section 5.3 (2-D navigation)"
+PUBLISHED = (
+    "MAML's return after one policy-gradient step far above the pretrained policy's, which"
+    " one step barely improves; the returns are not comparable in scale (the paper's reward is"
+    " minus the distance to the goal, this one minus its square, and here an episode ends at"
+    " the goal)"
+)
 
 
 def field_help(name: str) -> str:
@@ -105,6 +112,8 @@ def main(argv: list[str]) -> int:
         "hardware": f"{hardware()}, {args.threads} torch thread(s), CPU",
         "torch": str(torch.__version__),
         "eval": evaluation,
+        "paper": PAPER,
+        "published": PUBLISHED,
     }
     print(json.dumps(evaluation, indent=2))
     if args.save:
