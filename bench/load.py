@@ -1,7 +1,8 @@
 """Load on loopback: page loads, training streams and classification calls, at once.
 
 Starts the real server (``maml serve``) on a free loopback port with a
-temporary data folder and generous rate limits, then, with asyncio (httpx for the API calls).
+temporary data folder, generous rate limits and no start-up race (so that only the bench's
+jobs train), then, with asyncio (httpx for the API calls).
 Pages are loaded as a browser loads them (:func:`bench.page_visits.visit`, on bare asyncio
 streams, so that the bench's own CPU stays small beside the server's): the HTML, then every
 script, style sheet and icon it names on up to six connections, with ``Accept-Encoding:
@@ -356,6 +357,7 @@ def start_server(data_dir: str, root: Path = ROOT) -> tuple[subprocess.Popen, st
         MAML_CLASSIFY_PER_MINUTE="10000",
         MAML_QUIZ_ANSWERS_PER_MINUTE="10000",
         MAML_OMNIGLOT_DOWNLOAD="false",
+        MAML_WARM_RACE="false",  # no training but the bench's own: the idle pages are idle
     )
     if root != ROOT:  # another checkout: this one's data and models
         settings = Settings.from_env()

@@ -12,8 +12,9 @@ unchanged.
   never by forking the threaded web process: by a fork server that has imported PyTorch and the
   engine once (:data:`PRELOAD`), so a new child is ready in milliseconds, or by spawning where
   there is no fork server.
-- A child runs :data:`app.web.job_queue.TRAINING_NICENESS` levels below the web process, with
-  the settings' PyTorch threads.
+- A child runs under Linux's idle scheduling policy and
+  :data:`app.web.job_queue.TRAINING_NICENESS` levels below the web process (:func:`yield_cpu`),
+  with the settings' PyTorch threads.
 - Events come back through a pipe, one at a time as they are made. Once ``should_stop()``
   turns true the child's stop event is set, and the run stops at its next look at it, as in a
   thread: after at most one piece of work (:mod:`app.web.streams`). A job left early by its
@@ -27,6 +28,7 @@ unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -94,7 +96,7 @@ def serve(connection: Connection, stop, settings: Settings, niceness: int) -> No
     ``("event", name, data)`` pairs and then ``("end",)``, ``("stopped",)`` or ``("failed",
     message, traceback)``, until the web process closes its end of the pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the web process's to handle
-    os.nice(max(0, niceness - os.nice(0)))
+    yield_cpu(niceness)
     torch.set_num_threads(settings.torch_threads)
     omniglot: list[Omniglot] = []
     runner = job_runner(settings, lambda: omniglot[0])
@@ -106,6 +108,16 @@ def serve(connection: Connection, stop, settings: Settings, niceness: int) -> No
         if data is not None:
             omniglot[:] = [data]
         send(connection, train(connection, runner(config, stop.is_set)))
+
+
+def yield_cpu(niceness: int) -> None:
+    """Lower this process's CPU priority to ``niceness`` and, where Linux offers it, to the
+    idle policy: a thread that answers a request then takes the CPU from it as soon as it
+    wakes, and the training has what nothing else wants (niceness alone is capped at 19, so a
+    web process that runs niced keeps little of its advantage)."""
+    os.nice(max(0, niceness - os.nice(0)))
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not allowed
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 def train(connection: Connection, events: Iterator[tuple[str, dict]]) -> tuple:
