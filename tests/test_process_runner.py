@@ -1,5 +1,5 @@
 """Training in child processes (:mod:`app.web.process_runner`): the events of a run in a thread,
-a failure's message, cancellation stopping the child, and a killed child replaced."""
+a failure's message, cancellation stopping the child, its priority, and a killed child replaced."""
 
 import os
 import signal
@@ -10,7 +10,7 @@ import torch
 
 from app.meta.config import TrainConfig
 from app.settings import Settings
-from app.web.job_queue import JobManager
+from app.web.job_queue import TRAINING_NICENESS, JobManager
 from app.web.omniglot_source import OmniglotSource
 from app.web.process_runner import ChildTraceback, ProcessRunner, TrainingFailed
 from app.web.streams import job_runner
@@ -96,6 +96,9 @@ def test_a_cancelled_job_stops_its_child_which_then_runs_the_next_job(jobs, runn
 def test_a_killed_child_ends_its_job_with_an_error_and_the_next_job_runs(jobs, runner):
     job = running(jobs, LONG)
     (child,) = runner.children
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, child.process.pid) == min(19, own + TRAINING_NICENESS)
+    assert os.sched_getscheduler(child.process.pid) == os.SCHED_IDLE  # the requests come first
     os.kill(child.process.pid, signal.SIGKILL)
     wait_until(lambda: job.finished, "finished")
     name, data = job.events[-1]
