@@ -1,7 +1,8 @@
 """Load on loopback: page loads, training streams and classification calls, at once.
 
 Starts the real server (``maml serve``) on a free loopback port with a
-temporary data folder and generous rate limits, then, with asyncio (httpx for the API calls).
+temporary data folder, generous rate limits and no start-up race (so that only the bench's
+jobs train), then, with asyncio (httpx for the API calls).
 Pages are loaded as a browser loads them (:func:`bench.page_visits.visit`, on bare asyncio
 streams, so that the bench's own CPU stays small beside the server's): the HTML, then every
 script, style sheet and icon it names on up to six connections, with ``Accept-Encoding:
@@ -10,7 +11,8 @@ gzip, deflate, br``. A
 ``Cache-Control`` did not let it keep (``immutable`` or a lifetime of a day or more),
 conditionally where it got an ETag or Last-Modified.
 
-0. the server's CPU time (user + system, from ``/proc``) per first visit of each page,
+0. the server's CPU time (user + system, from ``/proc``, with its training processes') per
+   first visit of each page,
    ``--visits`` visits of each one after another on the idle server;
 1. 100 concurrent first visits on the idle server (every page in turn), then 100
    concurrent repeat visits;
@@ -146,10 +148,36 @@ async def page_loads(
         )
 
 
+def stat(pid: int | str) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command's name: state, parent, …"""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def family(pid: int) -> list[int]:
+    """``pid`` and its descendants alive now (the server's training processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(int(stat(entry.name)[1]), []).append(int(entry.name))
+            except (OSError, IndexError):  # it ended meanwhile
+                continue
+    members = [pid]
+    for member in members:
+        members.extend(children.get(member, []))
+    return members
+
+
 def cpu_seconds(pid: int) -> float:
-    """A process's CPU time so far, all its threads, user + system."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """A process's CPU time so far with its descendants', all their threads, user + system."""
+    ticks = 0
+    for member in family(pid):
+        try:
+            fields = stat(member)
+        except OSError:  # it ended meanwhile
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 async def quiet(pid: int, limit: float = 60.0) -> None:
@@ -329,6 +357,7 @@ def start_server(data_dir: str, root: Path = ROOT) -> tuple[subprocess.Popen, st
         MAML_CLASSIFY_PER_MINUTE="10000",
         MAML_QUIZ_ANSWERS_PER_MINUTE="10000",
         MAML_OMNIGLOT_DOWNLOAD="false",
+        MAML_WARM_RACE="false",  # no training but the bench's own: the idle pages are idle
     )
     if root != ROOT:  # another checkout: this one's data and models
         settings = Settings.from_env()

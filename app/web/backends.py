@@ -1,8 +1,9 @@
 """Where the web app keeps what its replicas must share, chosen by the settings.
 
 By default everything lives in this process: the job queue and its streams
-(:class:`app.web.job_queue.JobManager`), the rate limits (:class:`app.web.ratelimit.RateLimiter`)
-and the quiz answers in SQLite (:class:`app.web.quiz_store.AnswerStore`). ``MAML_REDIS_URL``
+(:class:`app.web.job_queue.JobManager`, training in this process's children), the rate
+limits (:class:`app.web.ratelimit.RateLimiter`) and the quiz answers in SQLite
+(:class:`app.web.quiz_store.AnswerStore`). ``MAML_REDIS_URL``
 moves the jobs to Celery workers and Redis Streams (:class:`app.web.shared_jobs.SharedJobs`)
 and the rate limits to Redis; ``MAML_DATABASE_URL`` moves the answers to PostgreSQL. The
 drivers are imported only when a URL names them.

@@ -9,7 +9,9 @@ same configuration is answered by replaying the same events. Several jobs can be
 together or not at all (:meth:`JobManager.submit_all`), and a configuration can be run into the
 cache ahead of any request (:meth:`JobManager.warm`). Training runs at a lower CPU priority than
 the threads that answer requests (:func:`yield_to_requests`), so pages stay quick while jobs
-train.
+train. The runner does the training: the web app's
+(:class:`app.web.process_runner.ProcessRunner`) computes it in child processes, so that the
+workers only pass its events on and the interpreter lock stays with the requests.
 """
 
 from __future__ import annotations

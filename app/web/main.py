@@ -30,9 +30,9 @@ from app.web.classifiers import Classifiers
 from app.web.job_queue import yield_to_requests
 from app.web.middleware import BodyLimit, RequestLog, SecurityHeaders
 from app.web.omniglot_source import OmniglotSource
+from app.web.process_runner import ProcessRunner
 from app.web.quiz_tasks import TaskTokens
 from app.web.race import DEFAULT, race_configs
-from app.web.streams import job_runner
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -44,13 +44,18 @@ def warm_up() -> None:
     figures.warm_up()
 
 
-def warm_up_server(jobs, settings: Settings, warmed: threading.Event) -> None:
-    """:func:`warm_up`, then, with ``warm_race``, run the comparison page's default race into
-    the jobs' cache, one job after the other outside the workers (it stops when the server
-    does; with ``MAML_REDIS_URL`` the first race asked for fills the shared cache instead).
-    ``warmed`` is set at the end. It trains beside the first readers, so it yields to them."""
+def warm_up_server(
+    jobs, training: ProcessRunner, settings: Settings, warmed: threading.Event
+) -> None:
+    """:func:`warm_up`; then, unless the jobs are Redis' (``MAML_REDIS_URL``), start the
+    training processes of the workers and, with ``warm_race``, run the comparison page's
+    default race into the jobs' cache, one job after the other outside the workers (it stops
+    when the server does; with Redis the first race asked for fills the shared cache instead).
+    ``warmed`` is set at the end. It works beside the first readers, so it yields to them."""
     yield_to_requests()
     warm_up()
+    if not settings.redis_url and not jobs.stopping.is_set():
+        training.prepare(settings.job_workers)
     if settings.warm_race and not settings.redis_url:
         for config in race_configs(DEFAULT):
             if jobs.stopping.is_set():
@@ -64,13 +69,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     torch.set_num_threads(settings.torch_threads)
     omniglot = OmniglotSource(settings)
-    manager = backends.job_manager(settings, job_runner(settings, omniglot.get))
+    training = ProcessRunner(settings, omniglot.get)  # starts no process until asked
+    manager = backends.job_manager(settings, training)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if not settings.redis_url:
+            training.start()
         warming = threading.Thread(
             target=warm_up_server,
-            args=(manager, settings, app.state.warmed),
+            args=(manager, training, settings, app.state.warmed),
             name="warm-up",
             daemon=True,
         )
@@ -83,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         manager.stop()
         app.state.answers.close()
         warming.join()  # a thread still inside PyTorch at exit aborts the process
+        training.close()
         app.state.omniglot.ready.wait()
 
     app = FastAPI(title="MAML, explained", lifespan=lifespan, docs_url=None, redoc_url=None)
