@@ -427,7 +427,9 @@ async def run(args: argparse.Namespace, base: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--figure", action="append", choices=[f.name for f in FIGURES + [LIVE]])
+    parser.add_argument(
+        "--figure", action="append", choices=list(dict.fromkeys(f.name for f in FIGURES + [LIVE]))
+    )
     parser.add_argument("--base", help="a running app to measure (default: start one)")
     parser.add_argument("--compare", help="another running app, measured the same way")
     parser.add_argument("--out", help="append every round's numbers to this JSON-lines file")
