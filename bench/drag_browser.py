@@ -183,6 +183,29 @@ async def wait_quiet(page, since: float) -> None:
         await asyncio.sleep(0.1)
 
 
+async def on_schedule(page, figure: Figure, points, ms: int, act, hold: bool = False) -> dict:
+    """``act(x, y)`` at each point, evenly over ``ms`` on a fixed schedule that does not wait
+    for the page (with the button held throughout if ``hold``), then until the figure is
+    quiet: the page's record and the actions' times."""
+    offset = await clock_offset(page)
+    await page.evaluate(START, [figure.root, list(figure.computed)])
+    if hold:
+        await page.mouse.down()
+    base, sent, tasks = time.perf_counter(), [], []
+    for k, (x, y) in enumerate(points):
+        delay = base + k * ms / len(points) / 1000 - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        sent.append(time.perf_counter() * 1000 + offset)
+        tasks.append(asyncio.create_task(act(x, y)))
+    await asyncio.gather(*tasks)
+    if hold:
+        await page.mouse.up()
+    await wait_quiet(page, await page.evaluate("() => window.__drag.now()"))
+    record = await page.evaluate("() => window.__drag.stop()")
+    return dict(record, sent=sent)
+
+
 async def drag(page, figure: Figure, end: tuple[float, float], moves: int, ms: int) -> dict:
     """A drag from where θ or the thumb is to end: the page's record and the moves' times."""
     geometry = await page.evaluate(GEOMETRY, [figure.root, figure.drag])
@@ -192,21 +215,7 @@ async def drag(page, figure: Figure, end: tuple[float, float], moves: int, ms: i
         points = [(x, start[1]) for x, _ in points]
     await page.mouse.move(*start)
     await asyncio.sleep(0.3)
-    offset = await clock_offset(page)
-    await page.evaluate(START, [figure.root, list(figure.computed)])
-    await page.mouse.down()
-    base, sent, tasks = time.perf_counter(), [], []
-    for k, (x, y) in enumerate(points):
-        delay = base + k * ms / moves / 1000 - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        sent.append(time.perf_counter() * 1000 + offset)
-        tasks.append(asyncio.create_task(page.mouse.move(x, y)))
-    await asyncio.gather(*tasks)
-    await page.mouse.up()
-    await wait_quiet(page, await page.evaluate("() => window.__drag.now()"))
-    record = await page.evaluate("() => window.__drag.stop()")
-    return dict(record, sent=sent)
+    return await on_schedule(page, figure, points, ms, page.mouse.move, hold=True)
 
 
 async def click_along(page, figure: Figure, clicks: int, ms: int) -> dict:
@@ -214,19 +223,7 @@ async def click_along(page, figure: Figure, clicks: int, ms: int) -> dict:
     geometry = await page.evaluate(GEOMETRY, [figure.root, figure.drag])
     xs = [0.1 + 0.8 * k / max(1, clicks - 1) for k in range(clicks)]
     points = [(geometry["left"] + u * geometry["width"], geometry["y"]) for u in xs]
-    offset = await clock_offset(page)
-    await page.evaluate(START, [figure.root, list(figure.computed)])
-    base, sent, tasks = time.perf_counter(), [], []
-    for k, (x, y) in enumerate(points):
-        delay = base + k * ms / clicks / 1000 - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        sent.append(time.perf_counter() * 1000 + offset)
-        tasks.append(asyncio.create_task(page.mouse.click(x, y)))
-    await asyncio.gather(*tasks)
-    await wait_quiet(page, await page.evaluate("() => window.__drag.now()"))
-    record = await page.evaluate("() => window.__drag.stop()")
-    return dict(record, sent=sent)
+    return await on_schedule(page, figure, points, ms, page.mouse.click)
 
 
 async def cleared(page, figure: Figure) -> None:

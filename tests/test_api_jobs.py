@@ -36,8 +36,15 @@ def test_stream_parses_and_ends_with_done(live_server):
     assert set(events[-1][1]["eval"]["mse"]) == {"0", "1", "10"}
 
 
-def test_cached_config_replays_identical_events(live_server):
-    config = dict(SMALL, seed=11, algo="fomaml")
+NAVIGATION = {"task": "navigation", "meta_batch": 2, "trajectories": 4}
+
+
+@pytest.mark.parametrize(
+    "config",
+    [dict(SMALL, seed=11, algo="fomaml"), dict(NAVIGATION, algo="pretrained", steps=2, seed=3)],
+    ids=["sinusoid", "navigation"],
+)
+def test_cached_config_replays_identical_events(live_server, config):
     first = stream(live_server, start(live_server, config)["events"])
     again = start(live_server, config)
     # answered from the cache: finished as it was created, nothing left to cancel
@@ -46,8 +53,13 @@ def test_cached_config_replays_identical_events(live_server):
     assert stream(live_server, again["events"]) == first
 
 
-def test_cancel_ends_the_stream_with_an_error_event(live_server):
-    job = start(live_server, dict(SMALL, steps=20000, seed=12))
+@pytest.mark.parametrize(
+    "config",
+    [dict(SMALL, steps=20000, seed=12), dict(NAVIGATION, algo="fomaml", steps=1000, seed=4)],
+    ids=["sinusoid", "navigation"],
+)
+def test_cancel_ends_the_stream_with_an_error_event(live_server, config):
+    job = start(live_server, config)
     with httpx.stream("GET", live_server + job["events"], timeout=60) as response:
         lines = response.iter_lines()
         for line in lines:

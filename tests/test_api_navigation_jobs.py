@@ -1,4 +1,5 @@
-"""Navigation training jobs through the real app: the stream, the cache, cancellation, 422s."""
+"""Navigation training jobs through the real app: the stream, its evaluation, limits, 422s
+(the cache and cancellation: ``tests/test_api_jobs.py``)."""
 
 import httpx
 import pytest
@@ -6,15 +7,10 @@ import pytest
 from app.meta.config import NavigationConfig
 from app.meta.rl_train import evaluate, run
 from app.web.job_cost import cost_problem
-from tests.sse import read_events, stream
+from tests.sse import stream
+from tests.test_api_jobs import start
 
 SMALL = {"task": "navigation", "algo": "maml", "steps": 4, "meta_batch": 2, "trajectories": 4}
-
-
-def start(base, config):
-    response = httpx.post(base + "/api/jobs", json=config, timeout=120)
-    assert response.status_code == 202, response.text
-    return response.json()
 
 
 def test_a_navigation_job_streams_returns_and_trajectories_then_the_cards_evaluation(
@@ -39,27 +35,6 @@ def test_a_navigation_job_streams_returns_and_trajectories_then_the_cards_evalua
     assert done["goals"] == 100 and set(done["returns"]) == {"0", "1", "2", "3"}
     for j, value in card["return"].items():
         assert done["returns"][j] == pytest.approx(value, abs=1e-3)
-
-
-def test_the_same_navigation_configuration_is_replayed_from_the_cache(live_server):
-    config = dict(SMALL, algo="pretrained", steps=2, seed=3)
-    first = stream(live_server, start(live_server, config)["events"])
-    again = start(live_server, config)
-    cancelled = httpx.delete(f"{live_server}/api/jobs/{again['id']}", timeout=120).json()
-    assert cancelled["status"] == "done"
-    assert stream(live_server, again["events"]) == first
-
-
-def test_cancelling_a_navigation_job_ends_its_stream(live_server):
-    job = start(live_server, dict(SMALL, algo="fomaml", steps=1000, seed=4))
-    with httpx.stream("GET", live_server + job["events"], timeout=60) as response:
-        lines = response.iter_lines()
-        for line in lines:
-            if line == "event: progress":
-                break
-        assert httpx.delete(f"{live_server}/api/jobs/{job['id']}", timeout=120).status_code == 200
-        rest = read_events(lines)
-    assert rest[-1] == ("error", {"message": "cancelled"})
 
 
 @pytest.mark.parametrize(

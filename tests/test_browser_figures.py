@@ -19,6 +19,16 @@ def panel_traces(page, index):
     )
 
 
+def wait_for_panel_status(page, words):
+    """Until the training panel's status line contains ``words``."""
+    page.wait_for_function(
+        "w => document.querySelector('[data-figure=train-panel] [data-status]')"
+        ".textContent.includes(w)",
+        arg=words,
+        timeout=PATIENCE,
+    )
+
+
 def wait_for_points(page, n):
     page.wait_for_function(
         "n => { const p = document.querySelector("
@@ -112,11 +122,7 @@ def test_training_can_be_cancelled(live_server, page):
         timeout=PATIENCE,
     )
     panel.locator("[data-action=cancel]").click()
-    page.wait_for_function(
-        "() => document.querySelector('[data-figure=train-panel] [data-status]')"
-        ".textContent.includes('cancelled')",
-        timeout=PATIENCE,
-    )
+    wait_for_panel_status(page, "cancelled")
     assert page.errors == []
 
 
@@ -149,11 +155,7 @@ def test_lab_trains_an_omniglot_learner_and_shows_its_accuracy(live_server, page
     assert not panel.locator("input[name=alpha]").is_visible()
     panel.locator("input[name=steps]").fill("10")
     panel.locator("[data-action=start]").click()
-    page.wait_for_function(
-        "() => document.querySelector('[data-figure=train-panel] [data-status]')"
-        ".textContent.includes('validation alphabets')",
-        timeout=PATIENCE,
-    )
+    wait_for_panel_status(page, "validation alphabets")
     accuracy = page.evaluate(
         "document.querySelector('[data-figure=train-panel] [data-plot=loss]').data[1].y.length"
     )
@@ -174,11 +176,7 @@ def test_lab_trains_a_navigation_policy_and_shows_its_returns_and_paths(live_ser
     panel.locator("input[name=meta_batch]").fill("2")
     panel.locator("input[name=trajectories]").fill("4")
     panel.locator("[data-action=start]").click()
-    page.wait_for_function(
-        "() => document.querySelector('[data-figure=train-panel] [data-status]')"
-        ".textContent.includes('new goals')",
-        timeout=PATIENCE,
-    )
+    wait_for_panel_status(page, "new goals")
     paths = page.evaluate(
         "() => document.querySelector('[data-figure=train-panel] [data-plot=probe]').data"
         ".map(t => ({name: t.name, points: t.x.filter(v => v !== null).length}))"

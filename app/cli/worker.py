@@ -16,12 +16,20 @@ import sys
 
 import torch
 
+from app.meta.config import TrainConfig
+from app.meta.training import Training
 from app.settings import Settings
 from app.web.celery_queue import TASK, celery_app
 from app.web.job_worker import JobWorker
-from app.web.main import LOG_FORMAT, warm_up
+from app.web.main import LOG_FORMAT
 from app.web.omniglot_source import OmniglotSource
 from app.web.streams import job_runner
+
+
+def warm_up() -> None:
+    """Pay PyTorch's one-time lazy imports (the optimisers pull in torch._dynamo, about 3 s)
+    before the first job rather than during it."""
+    Training(TrainConfig(steps=1, meta_batch=2)).meta_step()
 
 
 def main(argv: list[str]) -> int:
@@ -44,7 +52,7 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(settings.torch_threads)
     omniglot = OmniglotSource(settings)
     omniglot.start()
-    warm_up()  # PyTorch's lazy imports, before the first job rather than during it
+    warm_up()
     worker = JobWorker(
         settings.redis_url, job_runner(settings, omniglot.get), settings.job_abandon_seconds
     )

@@ -13,8 +13,6 @@ import torch
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
-from app.meta.config import TrainConfig
-from app.meta.training import Training
 from app.settings import Settings
 from app.web import assets, backends, docs, figures, pages
 from app.web.api import jobs as jobs_api
@@ -37,23 +35,18 @@ from app.web.race import DEFAULT, race_configs
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
-def warm_up() -> None:
-    """Pay PyTorch's one-time lazy imports (the optimisers pull in torch._dynamo, about 3 s)
-    and the figures' first computations before the first reader asks, not after."""
-    Training(TrainConfig(steps=1, meta_batch=2)).meta_step()
-    figures.warm_up()
-
-
 def warm_up_server(
     jobs, training: ProcessRunner, settings: Settings, warmed: threading.Event
 ) -> None:
-    """:func:`warm_up`; then, unless the jobs are Redis' (``MAML_REDIS_URL``), start the
-    training processes of the workers and, with ``warm_race``, run the comparison page's
-    default race into the jobs' cache, one job after the other outside the workers (it stops
-    when the server does; with Redis the first race asked for fills the shared cache instead).
-    ``warmed`` is set at the end. It works beside the first readers, so it yields to them."""
+    """The figures' first computations (:func:`app.web.figures.warm_up`; the web process
+    trains nothing itself, so it pays no optimiser's lazy imports); then, unless the jobs are
+    Redis' (``MAML_REDIS_URL``), start the training processes of the workers and, with
+    ``warm_race``, run the comparison page's default race into the jobs' cache, one job after
+    the other outside the workers (it stops when the server does; with Redis the first race
+    asked for fills the shared cache instead). ``warmed`` is set at the end. It works beside
+    the first readers, so it yields to them."""
     yield_to_requests()
-    warm_up()
+    figures.warm_up()
     if not settings.redis_url and not jobs.stopping.is_set():
         training.prepare(settings.job_workers)
     if settings.warm_race and not settings.redis_url:

@@ -49,7 +49,7 @@ from app.web.job_queue import TRAINING_NICENESS, Cancelled
 from app.web.streams import job_runner
 
 # What the fork server imports once for every child: this module (PyTorch, the engine) and
-# the module the optimisers import at their first step (about 3 s; see app.web.main.warm_up).
+# the module the optimisers import at their first step (about 3 s; see app.cli.worker.warm_up).
 PRELOAD = ["app.web.process_runner", "torch._dynamo"]
 POLL_SECONDS = 0.05  # how often a waiting caller looks at should_stop() and at the child
 STOP_SECONDS = 60.0  # a child that has not ended a stopped run by then is killed
