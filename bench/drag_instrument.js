@@ -15,7 +15,7 @@
 (() => {
   if (window.__drag) return;
   const S = { running: false };
-  let observer = null, root = null, names = [], last = null;
+  let observer = null, root = null, names = [], last = null, run = 0;
 
   function reset() {
     Object.assign(S, { mutations: [], frames: [], computed: [], moves: [], inputs: [], ups: [], fetches: [], streamed: [] });
@@ -30,17 +30,18 @@
     if (useful.length) S.mutations.push([performance.now(), useful.length]);
   }
 
-  function computed() {
-    const traces = Array.from(root.querySelectorAll(".js-plotly-plot")).flatMap((plot) => plot.data || []);
+  function computed() {  // the shown plots' (a flipbook's hidden pages excepted)
+    const traces = Array.from(root.querySelectorAll(".js-plotly-plot"))
+      .filter((plot) => getComputedStyle(plot).visibility !== "hidden").flatMap((plot) => plot.data || []);
     return JSON.stringify(traces.filter((t) => names.some((n) => (t.name || "").startsWith(n))).map((t) => [t.name, t.x, t.y]));
   }
 
-  function frame(ts) {
-    if (!S.running) return;
+  function frame(ts, id) {  // one chain of frames per start(): a stop() and start() within a frame end the old one
+    if (!S.running || id !== run) return;
     S.frames.push(ts);
     const now = computed();
     if (now !== last) { S.computed.push(ts); last = now; }
-    requestAnimationFrame(frame);
+    requestAnimationFrame((next) => frame(next, id));
   }
 
   addEventListener("pointermove", (e) => { if (S.running) S.moves.push(performance.now()); }, true);
@@ -69,7 +70,8 @@
       observer = new MutationObserver(onMutations);
       observer.observe(root, { subtree: true, attributes: true, childList: true, characterData: true });
       S.running = true;
-      requestAnimationFrame(frame);
+      const id = ++run;
+      requestAnimationFrame((ts) => frame(ts, id));
       return performance.now();
     },
     lastMutation: () => (S.mutations.length ? S.mutations[S.mutations.length - 1][0] : null),

@@ -253,6 +253,12 @@ def test_imaml_cg_shows_the_api_answer_for_the_final_damping(live_server, page):
         path = named(after, f"task {t + 1}")
         assert path["x"] == pytest.approx([step[t][0] for step in answer["iterates"]], abs=1e-9)
         assert path["y"] == pytest.approx([step[t][1] for step in answer["iterates"]], abs=1e-9)
+    errors = settled(page, f"{root} [data-plot=errors]")
+    assert named(errors, "task 1: error")["y"] == pytest.approx(
+        [max(e[0], 1e-9) for e in answer["errors_a"]], rel=1e-12
+    )
+    for plot in ("iterates", "errors"):  # moved by the kernel on fixed ranges: where the data says
+        drawn_where_the_data_says(page, f"{root} [data-plot={plot}]")
     assert page.errors == []
 
 
@@ -266,8 +272,75 @@ def test_fomaml_quadratic_shows_the_api_answer_for_the_final_curvature(live_serv
     assert [b["c"] for b in bodies].count(c) == 1
     assert bodies[-1]["c"] == c
     answer = api(live_server, "/api/landscape/quadratic", bodies[-1])
-    z = page.evaluate(f"() => document.querySelector('{root} [data-plot=gap]').data[0].z")
+    gap = f"{root} [data-plot=gap]"
+    z = page.evaluate(f"() => document.querySelector('{gap}').data[0].z")
     assert z == answer["heat"]["angle_deg"]
+    # the image on the page is the one Plotly draws for that z (the kernel may paint it itself)
+    drawn, redrawn = page.evaluate(PLOTLY_DRAWS, gap)
+    assert drawn == redrawn and drawn.startswith("data:image/png")
+    drawn_where_the_data_says(page, f"{root} [data-plot=field]")
+    assert page.errors == []
+
+
+# The heatmap image drawn on a plot, and the one Plotly.react draws for the same data and layout in
+# a fresh element of the same width.
+PLOTLY_DRAWS = """async (sel) => {
+  const gd = document.querySelector(sel);
+  const image = (el) => el.querySelector('.heatmaplayer image')
+    .getAttributeNS('http://www.w3.org/1999/xlink', 'href');
+  const fresh = document.createElement('div');
+  fresh.style.width = gd.clientWidth + 'px';
+  document.body.appendChild(fresh);
+  const copy = (v) => JSON.parse(JSON.stringify(v));
+  await Plotly.react(fresh, copy(gd.data), copy(gd.layout));
+  const both = [image(gd), image(fresh)];
+  Plotly.purge(fresh);
+  fresh.remove();
+  return both;
+}"""
+
+# Draws a heatmap (a colour scale, reversed or not, a missing cell, y decreasing), then a second z
+# on the same colour range, through the kernel: [Plotly.react calls for the second drawing, the
+# kernel's image, Plotly's own image for the second z, the z hover reads].
+REPAINTED = """async ([scale, reverse]) => {
+  const n = 31, m = 17;
+  const xs = Array.from({ length: n }, (_, i) => -1 + 2 * i / (n - 1));
+  const ys = Array.from({ length: m }, (_, i) => 3 - 5 * i / (m - 1));
+  const surface = (k) => ys.map((y, r) => xs.map((x, c) =>
+    (r === 3 && c === 5 ? null : 40 + 50 * Math.sin(3 * k * x) * Math.cos(y))));
+  const traces = (z) => [
+    { type: 'heatmap', zsmooth: 'fast', x: xs, y: ys, z, zmin: 0, zmax: 90, colorscale: scale,
+      reversescale: reverse },
+    { x: [0.2], y: [0.3], mode: 'markers', name: 'a point' },
+  ];
+  const layout = () => ({ xaxis: { range: [-1, 1] }, yaxis: { range: [-2, 3] } });
+  const element = () => {
+    const el = document.createElement('div');
+    el.style.width = '480px';
+    document.body.appendChild(el);
+    return el;
+  };
+  const image = (el) => el.querySelector('.heatmaplayer image')
+    .getAttributeNS('http://www.w3.org/1999/xlink', 'href');
+  const kernel = element(), plotly = element();
+  await Fig.draw(kernel, traces(surface(1)), layout());
+  const react = Plotly.react;
+  let reacts = 0;
+  Plotly.react = (...args) => { reacts += 1; return react(...args); };
+  try { await Fig.draw(kernel, traces(surface(2)), layout()); } finally { Plotly.react = react; }
+  await Plotly.react(plotly, traces(surface(2)), Fig.layout(layout()));
+  return [reacts, image(kernel), image(plotly), kernel.calcdata[0][0].z[1][2] === surface(2)[1][2]];
+}"""
+
+
+@pytest.mark.parametrize("scale, reverse", [("Viridis", False), ("YlOrRd", True)])
+def test_a_repainted_heatmap_is_the_image_plotly_draws(live_server, page, scale, reverse):
+    page.goto(f"{live_server}/fomaml", wait_until="load")
+    page.wait_for_function("() => window.Fig && window.Plotly")
+    reacts, kernel, plotly, hovered = page.evaluate(REPAINTED, [scale, reverse])
+    assert reacts == 0  # painted by the kernel, not drawn again by Plotly
+    assert kernel == plotly and kernel.startswith("data:image/png")
+    assert hovered  # hover reads the new z
     assert page.errors == []
 
 

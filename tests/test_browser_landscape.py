@@ -85,19 +85,43 @@ def open_page(page, live_server, slug):
     page.goto(f"{live_server}/{slug}", wait_until="networkidle")
 
 
+# A flipbook's pages (fig.flipbook, static/js/common.js): [index, shown?, visibility, trace names].
+PAGES = """sel => Array.from(document.querySelectorAll(sel + ' .flip-page')).map((p) => [
+  Number(p.dataset.page), p.hasAttribute('data-shown'), getComputedStyle(p).visibility,
+  (p.data || []).map((t) => t.name || null)])"""
+
+
 def test_accumulated_landscape_slides_through_m(live_server, page):
     open_page(page, live_server, "maml")
-    plot = "[data-figure=accumulated-landscape] [data-plot=surface]"
+    root = "[data-figure=accumulated-landscape]"
+    plot = f"{root} [data-plot=surface] [data-shown]"  # the flipbook's shown page
     wait_drawn(page, plot)
     before = traces(page, plot)
     assert before[0]["name"] == "F_0"
-    set_range(page, "[data-figure=accumulated-landscape] input[name=m]", 20)
+    # every m is drawn once, into its own page, while the page is idle
+    page.wait_for_function(
+        f"sel => ({PAGES})(sel).filter((p) => p[3].length).length === 21", arg=root, timeout=60000
+    )
+    set_range(page, f"{root} input[name=m]", 20)
     after = wait_changed(page, plot, before)
     assert after[0]["name"] == "F_20" and after[0]["z"] != before[0]["z"]
     star, pretrained = named(after, "minimum of F"), named(after, "pretrained optimum")
     assert star["x"] != pretrained["x"]  # the minimum has moved away from m = 0's
     assert pretrained == named(before, "pretrained optimum")  # and m = 0's stays drawn
     assert len(named(after, "trail")["x"]) == 21
+    pages = page.evaluate(PAGES, root)
+    assert [p[0] for p in pages if p[1]] == [20]  # one page shown, the one for m = 20 ...
+    assert all((p[2] == "visible") == p[1] for p in pages)  # ... and it alone is visible
+    assert all(p[3][0] == f"F_{p[0]}" for p in pages)
+    # a narrower window draws the pages again at its width, the shown one at once
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.wait_for_function(
+        """sel => { const shown = document.querySelector(sel + ' [data-shown]');
+          return shown && shown.data && shown._fullLayout.width < 390
+            && shown.data[0].name === 'F_20'; }""",
+        arg=root,
+        timeout=30000,
+    )
     assert page.errors == []
 
 
@@ -290,7 +314,7 @@ def test_figures_fit_a_phone(live_server, browser, slug, figures):
     phone.goto(f"{live_server}/{slug}", wait_until="networkidle")
     for name in figures:
         if name != "meta-gradient-cost":
-            wait_drawn(phone, f"[data-figure={name}] .plot")
+            wait_drawn(phone, f"[data-figure={name}] .js-plotly-plot")  # a flipbook's pages too
         width = phone.evaluate(
             "sel => Math.max(...Array.from(document.querySelectorAll(sel + ' .plot, ' + sel),"
             " (e) => e.getBoundingClientRect().right))",

@@ -6,6 +6,11 @@ or body holds its connection (and a file descriptor) forever. :func:`timed_proto
 protocol class that allows ``header_seconds`` from the first byte of a request (or the
 connection's opening) to the end of its headers, then ``body_seconds`` to the end of its
 body; past either it answers ``408 Request Timeout`` if it has not answered yet and closes.
+
+It closes by lingering (as nginx's ``lingering_close``): it half-closes its side after the 408
+and drops what the client still sends for up to ``LINGER_SECONDS``. Closing outright while the
+client's bytes keep arriving makes the kernel answer them with a reset, which can discard the
+408 before the client has read it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+LINGER_SECONDS = 2.0
 TIMEOUT_BODY = b"the request came too slowly"
 TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -29,6 +35,7 @@ class TimedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.read_timer: asyncio.TimerHandle | None = None
+        self.lingering = False  # timed out: what still comes is dropped until the close
         self.reading = "head"  # what the timer waits for: head, body or nothing
         self.arm("head")
 
@@ -45,6 +52,8 @@ class TimedH11Protocol(H11Protocol):
         self.reading = "nothing"
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            return
         super().data_received(data)
         self.follow()
 
@@ -74,7 +83,12 @@ class TimedH11Protocol(H11Protocol):
         self.logger.info("closing a connection whose request %s came too slowly", self.reading)
         if self.cycle is None or self.cycle.response_complete or not self.cycle.response_started:
             self.transport.write(TIMEOUT_RESPONSE)
-        self.transport.close()
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.lingering = True
+        self.transport.write_eof()
+        self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.disarm()

@@ -9,10 +9,9 @@
     const state = { m: 0, data: null, logs: null, ranges: null };
     const maxSteps = fig.defaults.max_steps;
 
-    function render() {
+    // the surface of one m, drawn once into its own page of the flipbook (see render)
+    function draw(m, element) {
       const d = state.data;
-      if (!d) return;
-      const m = state.m;
       const z = state.logs[m];
       const [zmin, zmax] = state.ranges[m];
       const trail = d.meta_minima.slice(0, m + 1);
@@ -38,7 +37,18 @@
           marker: { symbol: "star", size: 17, color: Fig.colors.maml, line: { width: 1.5, color: "#ffffff" } },
         },
       ];
-      Fig.drawPlane(plot, traces, Fig.weightAxes(d.box, "w₀ (slope of the neuron)"));
+      return Fig.drawPlane(element, traces, Fig.weightAxes(d.box, "w₀ (slope of the neuron)"));
+    }
+
+    // each m changes the whole surface, its contours and its colour bar: a full drawing (some
+    // 40 ms), so every m is drawn once and the slider swaps the drawings
+    const book = fig.flipbook(plot, maxSteps + 1, draw);
+
+    function render() {
+      const d = state.data;
+      if (!d) return;
+      const m = state.m;
+      book.show(m);
       const best = d.meta_minima[m];
       const pre = d.meta_minima[0];
       fig.status(
@@ -51,7 +61,6 @@
       slider.value = m;
       slider.dispatchEvent(new Event("input"));
     }));
-    fig.redraw(render);
 
     fig.load(Fig.json("/api/landscape/toy", fig.defaults), (data) => {
       state.data = data;

@@ -13,8 +13,9 @@
    errors), fig.request(url, body, done) for a throttled JSON request whose errors go to that line,
    fig.load(promise, done) for the data of its first drawing, fig.slider(name, read, show, change),
    fig.play(last, ms, show) / fig.stop() to step through an animation, fig.lag(ms) for a costly part
-   that follows a drag's answers less often than the rest, and fig.redraw(render) to draw again when
-   the window is resized.
+   that follows a drag's answers less often than the rest, fig.flipbook(holder, count, draw) for a
+   slider over drawings known in advance, and fig.redraw(render) to draw again when the window is
+   resized.
 
    Following the pointer: a figure's render() may run on every frame of a drag, because drawing
    (Fig.draw, Fig.drawPlane) redraws only what changed since the last drawing: moving traces (θ,
@@ -195,12 +196,61 @@ window.Fig = (function () {
           },
         };
       },
+      /* A slider over count drawings known in advance (surfaces that change in full from one value to
+         the next, each too costly to draw in a frame): each is drawn once, by draw(i, element), into
+         its own page of holder (.flipbook: pages stacked in one place, only the shown one visible),
+         the one asked for at once and the others one per idle moment after the first is shown.
+         book.show(i) then only swaps which page is visible. Pages are real plots (hover works on
+         the shown one); a change of the holder's width draws them again. Returns { show }. */
+      flipbook: (holder, count, draw) => {
+        holder.classList.add("flipbook");
+        const pages = new Map();
+        let shown = null, preparing = false, width = holder.clientWidth;
+        function page(i) {
+          if (!pages.has(i)) {
+            const element = document.createElement("div");
+            element.className = "flip-page";
+            element.dataset.page = String(i);
+            holder.appendChild(element);
+            pages.set(i, { element, ready: Promise.resolve(draw(i, element)) });
+          }
+          return pages.get(i);
+        }
+        function prepare() {
+          if (preparing) return;
+          preparing = true;
+          const next = () => {
+            const todo = Array.from({ length: count }, (_, i) => i).find((i) => !pages.has(i));
+            if (todo === undefined) { preparing = false; return; }
+            page(todo).ready.then(() => idle(next), (error) => { preparing = false; fig.fail(error); });
+          };
+          idle(next);
+        }
+        function show(i) {
+          const target = page(i).element;
+          if (shown !== null && shown !== i && pages.has(shown)) delete pages.get(shown).element.dataset.shown;
+          target.dataset.shown = "";
+          shown = i;
+          prepare();
+        }
+        window.addEventListener("resize", () => {
+          if (holder.clientWidth === width) return;
+          width = holder.clientWidth;
+          pages.forEach(({ element }) => { Plotly.purge(element); element.remove(); });
+          pages.clear();
+          if (shown !== null) { const i = shown; shown = null; show(i); }
+        });
+        return { show };
+      },
       /* Wait for data the figure needs before its first drawing: done(data), or the error on the status line. */
       load: (promise, done) => promise.then(done).catch((error) => fig.fail(error)),
       redraw: (render) => window.addEventListener("resize", () => render()),
     };
     return fig;
   }
+
+  /* Run task when the page is idle (soon after, where the browser cannot say). */
+  const idle = (task) => (window.requestIdleCallback ? window.requestIdleCallback(() => task(), { timeout: 2000 }) : setTimeout(task, 50));
 
   /* Parameters rounded to three decimals, as the figures send them. */
   const round3 = (v) => Math.round(v * 1000) / 1000;
@@ -239,12 +289,14 @@ window.Fig = (function () {
   }
 
   /* Redraw only what changed. A figure draws everything each time (render() builds every trace), but
-     while the reader drags or slides, most of it stays as it was: the loss surface, the axes, the
-     legend. When, since the last drawing of this element, only the x and y of some scatter or bar
-     traces changed (θ, arrows, paths, bars) and perhaps the title, only those traces move (see
-     shift, else Plotly.animate without a redraw: no other trace is computed or drawn again) and the
-     title changes with Plotly.relayout; anything else is drawn in full by Plotly.react. Moving needs
-     fixed axes (a range or categories): an autoranged axis may have to grow. */
+     while the reader drags or slides, most of it stays as it was: the axes, the legend, the colour
+     bar. When, since the last drawing of this element, only the x and y of some scatter or bar
+     traces changed (θ, arrows, paths, bars), the z of some heatmaps (a surface that depends on θ or
+     a slider, on an unchanged colour range) and perhaps the title, only those traces move (see
+     shift, else Plotly.animate without a redraw: no other trace is computed or drawn again), only
+     those heatmaps' images are painted again (see repaint) and the title changes with
+     Plotly.relayout; anything else is drawn in full by Plotly.react. Moving needs fixed axes (a
+     range or categories): an autoranged axis may have to grow. */
   const MOVE = { mode: "immediate", transition: { duration: 0 }, frame: { duration: 0, redraw: false } };
   const MOVABLE = new Set(["scatter", "bar"]);  // the trace types Plotly animates in this bundle
   function paint(element, traces, full) {
@@ -252,10 +304,16 @@ window.Fig = (function () {
     const change = before && changes(before, traces, full);
     const now = { traces: snapshot(traces), layout: snapshot(full), moving: change ? before.moving : new Map(), count: change ? before.count : 0 };
     element.__painted = now;
-    if (!change) return Plotly.react(element, traces, full, config);
+    const painted = change && repaint(element, change.surfaces, traces);
+    const shifted = painted && !now.moving.size && shift(element, change.traces, traces);
+    if (!painted || (change.surfaces.length && !shifted)) return Plotly.react(element, traces, full, config);
+    painted.forEach((write) => write());
     const moves = [];
     if (change.title) moves.push(Plotly.relayout(element, { title: full.title || { text: "" } }));
-    if (!now.moving.size && shift(element, change.traces, traces)) return Promise.all(moves).then(() => element);
+    if (shifted) {
+      shifted.forEach((write) => write());
+      return Promise.all(moves).then(() => element);
+    }
     /* A move that a newer one cuts short (mode "immediate") never lands and rejects its promise, so
        until a trace's latest move has landed, every later move carries that trace too. */
     const indices = [...new Set([...change.traces, ...now.moving.keys()])];
@@ -276,11 +334,11 @@ window.Fig = (function () {
      element's data, full data and calcdata (which hover reads), so that Plotly's next drawing
      starts from what is shown. Plotly.animate computes and checks every trace again, the loss
      surface's included (several milliseconds a plot, a frame's budget on a two-panel figure); this
-     takes a few attributes. Returns false, having changed nothing, when a trace does not qualify. */
+     takes a few attributes. Returns the writes to make, or null when a trace does not qualify. */
   const SHIFTABLE = /^(lines|markers|lines\+markers)$/;
   function shift(element, indices, traces) {
     const full = element._fullLayout, data = element._fullData, calc = element.calcdata;
-    if (!full || !data || !calc) return false;
+    if (!full || !data || !calc) return null;
     const groups = new Map();
     element.querySelectorAll(".scatterlayer .trace").forEach((g) => {
       const cd = g.__data__;
@@ -290,16 +348,16 @@ window.Fig = (function () {
     const writes = [];
     for (const i of indices) {
       const t = data[i], cd = calc[i], g = groups.get(i), { x, y } = traces[i];
-      if (!t || !cd || !g || t.type !== "scatter" || t.xaxis !== "x" || t.yaxis !== "y" || !SHIFTABLE.test(t.mode)) return false;
+      if (!t || !cd || !g || t.type !== "scatter" || t.xaxis !== "x" || t.yaxis !== "y" || !SHIFTABLE.test(t.mode)) return null;
       const lined = t.mode.includes("lines"), marked = t.mode.includes("markers");
-      if ((t.fill && t.fill !== "none") || (lined && (t.connectgaps || t.line.shape !== "linear"))) return false;
-      if ((t.error_x && t.error_x.visible) || (t.error_y && t.error_y.visible)) return false;
-      if (x.length !== y.length || cd.length !== x.length) return false;
+      if ((t.fill && t.fill !== "none") || (lined && (t.connectgaps || t.line.shape !== "linear"))) return null;
+      if ((t.error_x && t.error_x.visible) || (t.error_y && t.error_y.visible)) return null;
+      if (x.length !== y.length || cd.length !== x.length) return null;
       const xa = full.xaxis, ya = full.yaxis, segments = [], points = [];
       let segment = [];
       for (let j = 0; j < x.length; j++) {
         const gap = missing(x[j]) || missing(y[j]);
-        if (gap !== (missing(cd[j].x) || missing(cd[j].y))) return false;
+        if (gap !== (missing(cd[j].x) || missing(cd[j].y))) return null;
         if (gap) { if (segment.length) segments.push(segment); segment = []; continue; }
         const p = [Math.round(xa.c2p(x[j]) * 100) / 100, Math.round(ya.c2p(y[j]) * 100) / 100];
         segment.push(p);
@@ -309,7 +367,7 @@ window.Fig = (function () {
       const drawn = lined ? segments.filter((s) => s.length > 1) : [];
       const lines = lined ? g.querySelectorAll("path.js-line") : [];
       const markers = marked ? g.querySelectorAll("path.point") : [];
-      if (lines.length !== drawn.length || markers.length !== (marked ? points.length : 0)) return false;
+      if (lines.length !== drawn.length || markers.length !== (marked ? points.length : 0)) return null;
       writes.push(() => {
         drawn.forEach((s, k) => lines[k].setAttribute("d", "M" + s.map((p) => p.join(",")).join("L")));
         markers.forEach((m, k) => m.setAttribute("transform", `translate(${points[k][0]},${points[k][1]})`));
@@ -318,8 +376,98 @@ window.Fig = (function () {
         t.x = x; t.y = y;
       });
     }
-    writes.forEach((write) => write());
-    return true;
+    return writes;
+  }
+
+  /* Paint heatmaps again at once, without Plotly: for each heatmap whose z changed (same rows and
+     columns, on the x and y axes, zsmooth "fast", its colour range zmin … zmax set by the figure and
+     unchanged), colour a pixel a cell as Plotly does (heatmap/plot.js: the colour scale's stops
+     spread over zmin … zmax, linear between them, clamped; a missing value transparent; rows from
+     the bottom when y grows upwards) and swap the PNG into the image Plotly drew; z goes into the
+     element's data, full data and calcdata (which hover reads). Plotly.react would also lay out
+     the axes, colour bar and legend again: some 20 ms for a 101 × 101 surface. Returns the writes
+     to make, or null when a heatmap does not qualify. */
+  function repaint(element, indices, traces) {
+    if (!indices.length) return [];
+    const full = element._fullLayout, data = element._fullData, calc = element.calcdata;
+    if (!full || !data || !calc) return null;
+    const layers = new Map();
+    element.querySelectorAll(".heatmaplayer .hm").forEach((g) => {
+      const cd = g.__data__;
+      if (cd && cd[0] && cd[0].trace) layers.set(cd[0].trace.index, g);
+    });
+    const writes = [];
+    for (const i of indices) {
+      const t = data[i], cd = calc[i] && calc[i][0], g = layers.get(i), given = traces[i], z = given.z;
+      const image = g && g.querySelector("image");
+      if (!t || !cd || !image || t.type !== "heatmap" || t.zsmooth !== "fast" || t.xaxis !== "x" || t.yaxis !== "y") return null;
+      if (t.transpose || t.connectgaps || t._colorAx || typeof given.zmin !== "number" || typeof given.zmax !== "number") return null;
+      const rows = z.length, columns = rows ? z[0].length : 0;
+      if (!cd.z || cd.z.length !== rows || !rows || z.some((row) => row.length !== columns) || cd.z[0].length !== columns) return null;
+      const { xaxis: xa, yaxis: ya } = full;
+      const flipX = xa.c2p(cd.x[cd.x.length - 1]) < xa.c2p(cd.x[0]);
+      const flipY = ya.c2p(cd.y[cd.y.length - 1]) < ya.c2p(cd.y[0]);
+      const color = scale(t.reversescale ? flipped(t.colorscale) : t.colorscale, t.zmin, t.zmax);
+      const clean = z.map((row) => row.map((v) => (typeof v === "number" && Number.isFinite(v) ? v : undefined)));
+      const canvas = document.createElement("canvas");
+      canvas.width = columns;
+      canvas.height = rows;
+      const context = canvas.getContext("2d");
+      const pixels = context.createImageData(columns, rows);
+      for (let r = 0; r < rows; r++) {
+        const at = (flipY ? rows - 1 - r : r) * columns;
+        for (let c = 0; c < columns; c++) {
+          const v = clean[r][c];
+          if (v === undefined) continue;
+          const rgba = color(v), k = (at + (flipX ? columns - 1 - c : c)) * 4;
+          pixels.data[k] = Math.round(rgba[0]);
+          pixels.data[k + 1] = Math.round(rgba[1]);
+          pixels.data[k + 2] = Math.round(rgba[2]);
+          pixels.data[k + 3] = Math.round(rgba[3] * 255);
+        }
+      }
+      context.putImageData(pixels, 0, 0);
+      const png = canvas.toDataURL("image/png");
+      writes.push(() => {
+        image.setAttributeNS(XLINK, "xlink:href", png);
+        cd.z = clean;
+        element.data[i].z = z;
+        t.z = z;
+        if (t._z) t._z = clean;
+      });
+    }
+    return writes;
+  }
+  const XLINK = "http://www.w3.org/1999/xlink";
+
+  /* A colour scale's stops ([[fraction, colour], …]) reversed, as Plotly reads reversescale. */
+  const flipped = (stops) => stops.slice().reverse().map(([f, c]) => [1 - f, c]);
+
+  /* The colour of value v on a colour scale over lo … hi, as [r, g, b, alpha] (d3's clamped
+     piecewise-linear scale, the one Plotly uses: a * (1 - t) + b * t between neighbouring stops). */
+  function scale(stops, lo, hi) {
+    let domain = stops.map(([f]) => lo + f * (hi - lo)), range = stops.map(([, c]) => rgba(c));
+    const last = domain.length - 1;
+    if (domain[last] < domain[0]) { domain = domain.slice().reverse(); range = range.slice().reverse(); }
+    return (v) => {
+      let j = 1;
+      while (j < last && domain[j] <= v) j += 1;
+      const a = domain[j - 1], span = (domain[j] - a) || 1 / (domain[j] - a);
+      const s = Math.max(0, Math.min(1, (v - a) / span)), from = range[j - 1], to = range[j];
+      return from.map((x, k) => x * (1 - s) + to[k] * s);
+    };
+  }
+
+  /* A CSS colour as [r, g, b, alpha] (0–255 and 0–1), read back through a canvas's fillStyle. */
+  let swatch = null;
+  function rgba(css) {
+    swatch = swatch || document.createElement("canvas").getContext("2d");
+    swatch.fillStyle = "#000000";
+    swatch.fillStyle = css;
+    const value = swatch.fillStyle;
+    if (value[0] === "#") return [1, 3, 5].map((k) => parseInt(value.slice(k, k + 2), 16)).concat(1);
+    const parts = value.slice(value.indexOf("(") + 1, -1).split(",").map(Number);
+    return [parts[0], parts[1], parts[2], parts.length > 3 ? parts[3] : 1];
   }
 
   /* What paint keeps of a drawing to compare the next with: its objects copied (Plotly adds keys to
@@ -332,8 +480,8 @@ window.Fig = (function () {
     return copy;
   }
 
-  /* What changed from the drawing before: { traces: indices whose x or y moved, title: true/false },
-     or null when it has to be drawn in full. */
+  /* What changed from the drawing before: { traces: indices whose x or y moved, surfaces: heatmaps
+     whose z changed, title: true/false }, or null when it has to be drawn in full. */
   function changes(before, traces, full) {
     if (before.traces.length !== traces.length) return null;
     const { title: oldTitle, ...oldLayout } = before.layout;
@@ -341,16 +489,21 @@ window.Fig = (function () {
     const axes = Object.keys(layout).filter((key) => /^[xy]axis\d*$/.test(key));
     if (!axes.every((key) => Array.isArray(layout[key].range) || layout[key].type === "category")) return null;
     if (!same(oldLayout, layout)) return null;
-    const moved = [];
+    const moved = [], surfaces = [];
     for (let i = 0; i < traces.length; i++) {
-      const { x: oldX, y: oldY, ...old } = before.traces[i];
-      const { x, y, ...rest } = traces[i];
+      const { x: oldX, y: oldY, z: oldZ, ...old } = before.traces[i];
+      const { x, y, z, ...rest } = traces[i];
       if (!same(old, rest)) return null;
-      if (same(oldX, x) && same(oldY, y)) continue;
-      if (!MOVABLE.has(rest.type || "scatter")) return null;
-      moved.push(i);
+      const shifted = !(same(oldX, x) && same(oldY, y));
+      if (!same(oldZ, z)) {
+        if (rest.type !== "heatmap" || shifted) return null;
+        surfaces.push(i);
+      } else if (shifted) {
+        if (!MOVABLE.has(rest.type || "scatter")) return null;
+        moved.push(i);
+      }
     }
-    return { traces: moved, title: !same(oldTitle, title) };
+    return { traces: moved, surfaces, title: !same(oldTitle, title) };
   }
 
   /* Deep equality of plain data (numbers, strings, arrays, objects). */
@@ -566,6 +719,28 @@ window.Fig = (function () {
     return [lo, hi];
   }
 
+  /* A round number at or above v > 0: the least of 1, 1.5, 2, 3, 5 and 7 times a power of ten (at most
+     1.5 times v), for the end of a colour bar that should not move with every small change of v. */
+  function ceiling(v) {
+    if (!(v > 0)) return v;
+    const power = 10 ** Math.floor(Math.log10(v));
+    return [1, 1.5, 2, 3, 5, 7, 10].map((m) => m * power).find((c) => c >= v * (1 - 1e-12));
+  }
+
+  /* An axis range over values (nulls skipped), padded by pad of their spread: the previous range
+     while it still holds them all and is at most 2.5 times their padded spread, so that an axis
+     does not move with every answer during a drag (and traces can move without a full redraw,
+     see paint); else a new one. */
+  function steadyRange(previous, values, pad) {
+    const finite = values.filter((v) => typeof v === "number" && Number.isFinite(v));
+    if (!finite.length) return previous || [0, 1];
+    const lo = Math.min(...finite), hi = Math.max(...finite);
+    const spread = (hi - lo) || Math.abs(hi) || 1, margin = (pad === undefined ? 0.08 : pad) * spread;
+    const want = [lo - margin, hi + margin];
+    if (previous && previous[0] <= want[0] && previous[1] >= want[1] && previous[1] - previous[0] <= 2.5 * (want[1] - want[0])) return previous;
+    return want;
+  }
+
   /* Digits as Unicode subscripts, for plain-text labels: sub(12) is "₁₂". */
   const sub = (n) => String(n).replace(/[0-9]/g, (d) => "₀₁₂₃₄₅₆₇₈₉"[d]);
 
@@ -662,7 +837,7 @@ window.Fig = (function () {
   return {
     figure, json, emit, on, colors, layout, axis, config, draw, onPlotClick, status, round3,
     onPlotDrag, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, lossScale, lossColorbar,
-    markers, taskColors, extent, sub, fmt, pair, combinedSurface, lossHeatmap, thetaTrace, dragTheta, optimaTrace, weightAxes,
+    markers, taskColors, extent, ceiling, steadyRange, sub, fmt, pair, combinedSurface, lossHeatmap, thetaTrace, dragTheta, optimaTrace, weightAxes,
     panelTitle, quizScore, saveQuizScore, rememberTask, lastTask, joinPaths,
   };
 })();

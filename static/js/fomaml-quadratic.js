@@ -2,14 +2,11 @@
 "use strict";
 
 (function () {
-  const HEAT_MS = 150;  // while a slider is held, the second panel's heatmap is redrawn at most this often
-
   Fig.figure("fomaml-quadratic", (root, fig) => {
     const field = fig.$("[data-plot=field]");
     const gap = fig.$("[data-plot=gap]");
     const readout = fig.$("[data-readout]");
-    const state = { a: fig.defaults.a, b: fig.defaults.b, c: fig.defaults.c, unit: false, measure: "angle_deg", result: null, heat: null, sliding: false };
-    const heat = fig.lag(HEAT_MS);  // a full redraw of the second panel: the arrows follow every answer
+    const state = { a: fig.defaults.a, b: fig.defaults.b, c: fig.defaults.c, unit: false, measure: "angle_deg", result: null };
 
     function quiver(xs, ys, vectors, scale, unit) {
       const list = [];
@@ -42,12 +39,14 @@
       ], Object.assign({
         title: Fig.panelTitle(state.unit ? "Directions (arrows of equal length)" : "Meta-gradients (one common scale)"),
       }, planeAxes), { colorbar: false });
-      const h = (state.heat || r).heat;
+      const h = r.heat;
       const angle = state.measure === "angle_deg";
-      const [, top] = Fig.extent(h[state.measure]);
+      // the colour bar ends at a round number above the largest value, so that most answers during
+      // a slide keep it and only the heatmap's image is painted again (Fig.draw)
+      const top = Fig.ceiling(Fig.extent(h[state.measure])[1]);
       Fig.drawPlane(gap, [{
         type: "heatmap", zsmooth: "fast", x: h.xs, y: h.ys, z: h[state.measure], colorscale: angle ? "YlOrRd" : "Blues", reversescale: true,  // Plotly lists both dark first
-        zmin: 0, zmax: Math.max(top, angle ? 1 : 1e-3),
+        zmin: 0, zmax: angle ? Math.min(Math.max(top, 1), 180) : Math.max(top, 1e-3),
         colorbar: Fig.colorbar(angle ? "angle between g<sub>MAML</sub> and g<sub>FO</sub> (degrees)" : "‖g<sub>FO</sub> − g<sub>MAML</sub>‖", {}),
         hovertemplate: angle ? "x = (%{x:.2f}, %{y:.2f}): %{z:.1f}°<extra></extra>" : "x = (%{x:.2f}, %{y:.2f}): %{z:.3f}<extra></extra>",
         name: angle ? "angle" : "error",
@@ -63,7 +62,7 @@
     }
 
     const request = fig.request("/api/landscape/quadratic", () => ({ a: state.a, b: state.b, c: state.c }),
-      (result) => { state.result = result; state.heat = heat.take(result, state.sliding); render(); });
+      (result) => { state.result = result; render(); });
 
     function show() {
       ["a", "b", "c"].forEach((name) => {
@@ -72,21 +71,12 @@
       });
     }
     ["a", "b", "c"].forEach((name) => {
-      const input = fig.$(`input[name=${name}]`);
-      input.addEventListener("pointerdown", () => { state.sliding = true; });
-      input.addEventListener("input", (event) => {
+      fig.$(`input[name=${name}]`).addEventListener("input", (event) => {
         state[name] = parseFloat(event.target.value);
         show();
         request();
       });
     });
-    const released = () => {  // the heatmap catches up with the latest answer
-      if (!state.sliding) return;
-      state.sliding = false;
-      if (heat.release()) { state.heat = state.result; render(); }
-    };
-    window.addEventListener("pointerup", released);
-    window.addEventListener("pointercancel", released);
     root.querySelectorAll("[data-preset]").forEach((button) => button.addEventListener("click", () => {
       [state.a, state.b, state.c] = button.dataset.preset.split(",").map(Number);
       show();

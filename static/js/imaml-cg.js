@@ -8,7 +8,7 @@
     const errPlot = fig.$("[data-plot=errors]");
     const readout = fig.$("[data-readout]");
     // starts at the θ and λ of the iMAML landscape figure, until the reader moves them there
-    const state = { ...fig.defaults, shown: fig.defaults.cg_steps, result: null };
+    const state = { ...fig.defaults, shown: fig.defaults.cg_steps, result: null, ranges: {} };
     const colors = Fig.taskColors;
 
     function render() {
@@ -35,10 +35,15 @@
           hovertemplate: `task ${t + 1}: g = (%{x:.4f}, %{y:.4f})<extra></extra>`,
         });
       });
+      // fixed ranges that hold every iterate, kept while they fit: a slide moves the traces only
+      const points = [0, 1].flatMap((t) => r.iterates.map((step) => step[t]).concat([r.query_gradient[t], r.exact[t]]));
+      const ranges = state.ranges;
+      ranges.x = Fig.steadyRange(ranges.x, points.map((p) => p[0]));
+      ranges.y = Fig.steadyRange(ranges.y, points.map((p) => p[1]));
       Fig.drawPlane(iterPlot, traces, {
         title: Fig.panelTitle("Iterates in the plane of g"),
-        xaxis: Fig.axis("first component (∂/∂w₀)", { zeroline: true }),
-        yaxis: Fig.axis("second component (∂/∂w₁)", { scaleanchor: "x", zeroline: true }),
+        xaxis: Fig.axis("first component (∂/∂w₀)", { zeroline: true, range: ranges.x }),
+        yaxis: Fig.axis("second component (∂/∂w₁)", { scaleanchor: "x", zeroline: true, range: ranges.y }),
       }, { colorbar: false });
 
       const steps = r.errors.map((_, j) => j);
@@ -56,6 +61,8 @@
           hovertemplate: `task ${t + 1}, n = %{x}: bound %{y:.2e}<extra></extra>`,
         });
       });
+      // the log axis's range in decades, kept while it fits (as in the plane above)
+      ranges.err = Fig.steadyRange(ranges.err, errTraces.flatMap((e) => e.y).map((v) => (v === null ? null : Math.log10(v))), 0.06);
       errTraces.push({
         x: [n, n], y: [0, 1], yaxis: "y2", mode: "lines", showlegend: false, hoverinfo: "skip",
         line: { color: "#9aa3ad", width: 1, dash: "dot" },
@@ -66,7 +73,7 @@
         margin: iterPlot._fullLayout ? Object.assign({}, iterPlot.layout.margin) : { l: 56, r: 12, t: 84, b: 64 },
         legend: { orientation: "h", x: 0, y: 1.005, xanchor: "left", yanchor: "bottom", font: { size: 12 } },
         xaxis: Fig.axis("conjugate-gradient iteration n", { dtick: 1, range: [-0.2, steps.length - 0.8] }),
-        yaxis: Fig.axis("error (log scale)", { type: "log", exponentformat: "power" }),
+        yaxis: Fig.axis("error (log scale)", { type: "log", exponentformat: "power", range: ranges.err }),
         yaxis2: { overlaying: "y", range: [0, 1], visible: false },
       });
       const kappa = r.condition.map((k) => (k === null ? "∞ (A not positive definite)" : Fig.fmt(k, 2)));
