@@ -45,6 +45,7 @@ import argparse
 import asyncio
 import json
 import math
+import random
 import shutil
 import statistics
 import sys
@@ -302,6 +303,8 @@ async def streamed(browser, url: str) -> dict:
         await page.goto(f"{url}/{LIVE.page}", wait_until="load", timeout=120000)
         form = "[data-train-form]"
         await page.fill(f"{form} input[name=steps]", str(LIVE_STEPS))
+        # a seed of its own: a configuration trained before replays from the cache at once
+        await page.fill(f"{form} input[name=seed]", str(random.randrange(10**6)))
         await page.evaluate(CENTRE, f"{LIVE.root} {LIVE.drag}")
         await page.evaluate(START, [LIVE.root, list(LIVE.computed)])
         await page.click(f"{form} [data-action=start]")

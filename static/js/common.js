@@ -583,18 +583,26 @@ window.Fig = (function () {
   }
 
   /* Coalesce calls to the next animation frame: run(arg) as often as it comes, task(latest arg) once a
-     frame; run.flush() runs a waiting call now. */
-  function frame(task) {
-    let waiting = false, arg = null, id = 0;
+     frame, and not sooner than ms milliseconds after the last time (ms = 0: every frame); run.flush()
+     runs a waiting call now. A stream of events that each redraw a chart (the lab's progress) would
+     otherwise keep the page from drawing frames at all. */
+  function frame(task, ms) {
+    let waiting = false, arg = null, id = 0, timer = 0, at = -Infinity;
     function fire() {
       if (!waiting) return;
       waiting = false;
       cancelAnimationFrame(id);
+      clearTimeout(timer);
+      at = performance.now();
       task(arg);
     }
     function run(next) {
       arg = next;
-      if (!waiting) { waiting = true; id = requestAnimationFrame(fire); }
+      if (waiting) return;
+      waiting = true;
+      const wait = at + (ms || 0) - performance.now();
+      if (wait > 0) timer = setTimeout(() => { id = requestAnimationFrame(fire); }, wait);
+      else id = requestAnimationFrame(fire);
     }
     run.flush = fire;
     return run;
@@ -835,7 +843,7 @@ window.Fig = (function () {
   }
 
   return {
-    figure, json, emit, on, colors, layout, axis, config, draw, onPlotClick, status, round3,
+    figure, json, emit, on, colors, layout, axis, config, draw, onPlotClick, status, round3, frame,
     onPlotDrag, arrow, arrows, logColor, logTicks, planeLayout, drawPlane, legendItems, colorbar, lossScale, lossColorbar,
     markers, taskColors, extent, ceiling, steadyRange, sub, fmt, pair, combinedSurface, lossHeatmap, thetaTrace, dragTheta, optimaTrace, weightAxes,
     panelTitle, quizScore, saveQuizScore, rememberTask, lastTask, joinPaths,

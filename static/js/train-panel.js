@@ -9,6 +9,10 @@
     const cancelButton = $("[data-action=cancel]");
     const useButton = $("[data-action=use-model]");
     let source = null, job = null, run = null;
+    // the charts follow the stream at most every CHART_MS, each on an animation frame: a quick run
+    // sends a progress event every few milliseconds, and a full redraw for each would keep the page
+    // from drawing frames (and the live landscape from showing) until the run ends
+    const CHART_MS = 250;
 
     function task() {
       return form.elements.task ? form.elements.task.value : "sinusoid";
@@ -135,7 +139,13 @@
       });
     }
 
+    const lossChart = Fig.frame(drawLoss, CHART_MS);
+    const snapshotChart = Fig.frame(drawSnapshot, CHART_MS);
+
+    const drawNow = () => { lossChart.flush(); snapshotChart.flush(); };  // what the last events brought
+
     function finish(text, isError) {
+      drawNow();
       if (isError) fig.fail(text); else fig.status(text);
       if (source) source.close();
       source = null;
@@ -146,6 +156,7 @@
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       if (source) source.close();
+      drawNow();
       useButton.hidden = true;
       startButton.disabled = true;
       fig.status("Starting…");
@@ -189,9 +200,9 @@
             ? `Step ${data.step} of ${data.steps}: mean return after adaptation ${(-data.loss).toFixed(2)}`
             : `Step ${data.step} of ${data.steps}: meta-loss ${data.loss.toFixed(3)}`);
         }
-        drawLoss();
+        lossChart();
       });
-      source.addEventListener("snapshot", (e) => drawSnapshot(JSON.parse(e.data)));
+      source.addEventListener("snapshot", (e) => snapshotChart(JSON.parse(e.data)));
       source.addEventListener("landscape", (e) => {
         Fig.emit("training-landscape", JSON.parse(e.data));
       });
