@@ -207,15 +207,18 @@ def test_imaml_landscape_shows_the_api_answer_for_the_final_theta(live_server, p
     assert [phi["x"][0], phi["y"][0]] == pytest.approx(answer["phi"][0], abs=1e-9)
     spring = named(after, "spring θ – φ*")
     assert spring["x"] == pytest.approx([theta[0], answer["phi"][0][0]], abs=1e-9)
-    # the regularised surface, redrawn at most every 150 ms during the drag, is the final θ's
+    # the regularised surface, painted again for each answer during the drag, is the final θ's
+    regularised = "[data-figure=imaml-landscape] [data-plot=regularised]"
     surface = page.evaluate(
-        "() => document.querySelector('[data-figure=imaml-landscape] [data-plot=regularised]')"
-        ".data.find((t) => t.type === 'heatmap').z"
+        f"() => document.querySelector('{regularised}').data.find((t) => t.type === 'heatmap').z"
     )
     expected = [[math.log10(max(v, 1e-2)) for v in row] for row in answer["regularised"]]
     assert [v for row in surface for v in row] == pytest.approx(
         [v for row in expected for v in row], abs=1e-9
     )
+    drawn, redrawn = page.evaluate(PLOTLY_DRAWS, regularised)  # and its image is Plotly's own
+    assert drawn == redrawn and drawn.startswith("data:image/png")
+    drawn_where_the_data_says(page, regularised)
 
 
 def fast_slide(page, selector, fraction, moves=25):

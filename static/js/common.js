@@ -12,14 +12,15 @@
    fig.fail(error, prefix) for its status line [data-status] (the one place a figure reports
    errors), fig.request(url, body, done) for a throttled JSON request whose errors go to that line,
    fig.load(promise, done) for the data of its first drawing, fig.slider(name, read, show, change),
-   fig.play(last, ms, show) / fig.stop() to step through an animation, fig.lag(ms) for a costly part
-   that follows a drag's answers less often than the rest, fig.flipbook(holder, count, draw) for a
-   slider over drawings known in advance, and fig.redraw(render) to draw again when the window is
-   resized.
+   fig.play(last, ms, show) / fig.stop() to step through an animation, fig.flipbook(holder, count,
+   draw) for a slider over drawings known in advance, and fig.redraw(render) to draw again when the
+   window is resized.
 
    Following the pointer: a figure's render() may run on every frame of a drag, because drawing
    (Fig.draw, Fig.drawPlane) redraws only what changed since the last drawing: moving traces (θ,
-   arrows, paths) move without the loss surface, axes or legend being drawn again (see paint).
+   arrows, paths) move and a surface on an unchanged colour range is painted again without the
+   axes, colour bar or legend being drawn again (see paint). Fig.steadyRange and Fig.ceiling keep
+   ranges and colour bars steady while an answer still fits them.
    Pointer moves (Fig.onPlotDrag, Fig.dragTheta) and slider changes (fig.slider) reach the figure at
    most once an animation frame, the latest; fig.request keeps at most two requests in flight, the
    latest waiting, sends the next before drawing an answer, and does not send the same body twice
@@ -175,27 +176,6 @@ window.Fig = (function () {
         }, ms);
       },
       stop: () => { clearInterval(timer); timer = null; },
-      /* A part of the figure that is costly to draw and changes with each answer (a surface that
-         depends on θ or on a slider): while the reader drags or slides (moving), it follows the
-         answers at most once every ms milliseconds, the cheap traces every answer; once the
-         pointer is up, the latest. lag.take(answer, moving) is what to draw that part from;
-         lag.release() makes it the latest and says whether that changed it. */
-      lag: (ms) => {
-        let shown = null, latest = null, at = -Infinity;
-        return {
-          take(answer, moving) {
-            latest = answer;
-            const now = performance.now();
-            if (!moving || shown === null || now - at >= ms) { shown = answer; at = now; }
-            return shown;
-          },
-          release() {
-            const changed = shown !== latest;
-            shown = latest;
-            return changed;
-          },
-        };
-      },
       /* A slider over count drawings known in advance (surfaces that change in full from one value to
          the next, each too costly to draw in a frame): each is drawn once, by draw(i, element), into
          its own page of holder (.flipbook: pages stacked in one place, only the shown one visible),
@@ -735,19 +715,22 @@ window.Fig = (function () {
     return [1, 1.5, 2, 3, 5, 7, 10].map((m) => m * power).find((c) => c >= v * (1 - 1e-12));
   }
 
-  /* An axis range over values (nulls skipped), padded by pad of their spread: the previous range
-     while it still holds them all and is at most 2.5 times their padded spread, so that an axis
-     does not move with every answer during a drag (and traces can move without a full redraw,
-     see paint); else a new one. */
-  function steadyRange(previous, values, pad) {
+  /* A range over values (nulls skipped) for an axis or a colour bar that should not move with every
+     answer during a drag (so that traces move and surfaces repaint without a full redraw, see
+     paint): the previous range while it still holds every value and is at most slack times as wide
+     as a new one would be; else a new one, padded by pad of the values' spread on each side, so
+     that the values can move within the padding before it changes again. */
+  function steadyRange(previous, values, pad, slack) {
     const finite = values.filter((v) => typeof v === "number" && Number.isFinite(v));
     if (!finite.length) return previous || [0, 1];
     const lo = Math.min(...finite), hi = Math.max(...finite);
     const spread = (hi - lo) || Math.abs(hi) || 1, margin = (pad === undefined ? 0.08 : pad) * spread;
     const want = [lo - margin, hi + margin];
-    if (previous && previous[0] <= want[0] && previous[1] >= want[1] && previous[1] - previous[0] <= 2.5 * (want[1] - want[0])) return previous;
+    const fits = previous && previous[0] <= lo && previous[1] >= hi;
+    if (fits && previous[1] - previous[0] <= (slack || 2.5) * (want[1] - want[0])) return previous;
     return want;
   }
+
 
   /* Digits as Unicode subscripts, for plain-text labels: sub(12) is "₁₂". */
   const sub = (n) => String(n).replace(/[0-9]/g, (d) => "₀₁₂₃₄₅₆₇₈₉"[d]);

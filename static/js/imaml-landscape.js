@@ -6,15 +6,13 @@
   const FLOOR = 1e-2;
   const FORCE_LENGTH = 0.9;
   const SPRING = "#00bcd4";  // display length, in parameter units, of the (equal) forces
-  const SURFACE_MS = 150;  // while θ is dragged, the regularised surface is redrawn at most this often
 
   Fig.figure("imaml-landscape", (root, fig) => {
     const lossPlot = fig.$("[data-plot=loss]");
     const regPlot = fig.$("[data-plot=regularised]");
     const readout = fig.$("[data-readout]");
     const start = fig.defaults.theta;
-    const state = { theta: start.slice(), lam: fig.defaults.lam, task: fig.defaults.task, toy: null, result: null, surface: null, dragging: false };
-    const surface = fig.lag(SURFACE_MS);  // a full redraw of the right panel: φ*, the spring and the forces follow every answer
+    const state = { theta: start.slice(), lam: fig.defaults.lam, task: fig.defaults.task, toy: null, result: null, colors: null };
 
     function common(r, t) {
       const traces = [];
@@ -49,8 +47,9 @@
         Fig.drawPlane(lossPlot, left, layout(`Task ${state.task}: support loss`));
         return;
       }
-      const sf = state.surface && state.surface.task === r.task ? state.surface : r;
-      const [lo, hi] = Fig.extent(sf.reg);
+      // the colour range is kept while the surface's values stay within it (and use most of it), so
+      // that a drag of θ repaints the surface instead of drawing the panel again (Fig.draw)
+      const [lo, hi] = state.colors = Fig.steadyRange(state.colors, Fig.extent(r.reg), 0.1, 1.3);
       const g = r.task_gradient[t], p = r.proximal_gradient[t], phi = r.phi[t];
       const size = Math.hypot(g[0], g[1]);
       const scale = size > 0 ? FORCE_LENGTH / size : 0;  // both forces at one display scale
@@ -62,7 +61,7 @@
         mode: "lines", name: f.name, line: { color: f.color, width: 3.5 }, hoverinfo: "skip",
       }));
       const right = [
-        Fig.lossHeatmap({ xs: sf.xs, ys: sf.ys, z: sf.reg, zmin: lo, zmax: hi }, `L<sup>S</sup>(φ) + λ/2 ‖φ − θ‖², λ = ${Fig.fmt(sf.lam, 2)}`, "regularised objective"),
+        Fig.lossHeatmap({ xs: r.xs, ys: r.ys, z: r.reg, zmin: lo, zmax: hi }, `L<sup>S</sup>(φ) + λ/2 ‖φ − θ‖², λ = ${Fig.fmt(r.lam, 2)}`, "regularised objective"),
       ].concat(common(r, t), forces);
       const items = Fig.legendItems(right);  // the same legend height on both panels keeps them aligned
       Fig.drawPlane(lossPlot, left, layout(`Task ${state.task}: support loss`), { items });
@@ -85,7 +84,6 @@
       () => ({ theta: state.theta.map(Fig.round3), lam: state.lam, task: state.task }),
       (result) => {
         state.result = { ...result, reg: Fig.logColor(result.regularised, FLOOR) };
-        state.surface = surface.take(state.result, state.dragging);
         render();
         showReadout(result);
       });
@@ -95,8 +93,6 @@
     // θ follows the pointer every frame; φ*, the forces and the regularised surface when the server answers
     Fig.dragTheta([lossPlot, regPlot], (theta, phase) => {
       state.theta = theta;
-      state.dragging = phase !== "end";
-      if (!state.dragging && surface.release()) state.surface = state.result;
       render();
       request();
       if (phase === "end") announce();
