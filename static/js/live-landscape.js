@@ -15,10 +15,11 @@
       const [zmin, zmax] = Fig.extent(log);
       const path = { x: view.path.map((p) => p[0]), y: view.path.map((p) => p[1]), mode: "lines+markers", hoverinfo: "skip" };
       Fig.draw(plot, [
-        /* colours on a log scale: the loss spans orders of magnitude away from θ */
+        /* colours on a log scale: the loss spans orders of magnitude away from θ; filled bands, not a
+           smooth heatmap under the lines, which took twice as long to draw (76 against 33 ms) */
         { type: "contour", x: view.x, y: view.y, z: log, zmin, zmax,
           customdata: view.z, name: "loss", ...Fig.lossScale,
-          contours: { coloring: "heatmap" }, line: { width: 0.5 },
+          contours: { coloring: "fill" }, line: { width: 0.5 },
           colorbar: { title: { text: "loss (log scale, dark = low)", side: "right" }, ...Fig.logTicks(zmin, zmax) },
           hovertemplate: "(%{x:.3g}, %{y:.3g}): loss %{customdata:.3f}<extra></extra>" },
         /* the path in white over a dark halo, so that it reads on dark (low) and bright (high) loss alike */
