@@ -190,3 +190,19 @@ def test_lab_trains_a_navigation_policy_and_shows_its_returns_and_paths(live_ser
     assert returns[0] == 4 and returns[1] == returns[2] >= 1
     assert not panel.locator("[data-action=use-model]").is_visible()
     assert page.errors == []
+
+
+@pytest.mark.parametrize(
+    "low, high, expected",
+    [
+        (0.0, 2.0, ["1", "2", "5", "10", "20", "50", "100"]),  # 1-2-5 over two decades
+        (0.45, 0.52, ["2.8", "3.1", "3.3"]),  # only 3 between: the ends and the middle instead
+        (0.4771, 0.4773, ["2.9999", "3.0005", "3.0012"]),  # as many digits as tell them apart
+    ],
+)
+def test_log_colour_bars_have_at_least_two_ticks(live_server, page, low, high, expected):
+    page.goto(f"{live_server}/lab", wait_until="load")
+    page.wait_for_function("() => window.Fig")
+    ticks = page.evaluate("([a, b]) => Fig.logTicks(a, b)", [low, high])
+    assert ticks["ticktext"] == expected
+    assert ticks["tickvals"] == sorted(ticks["tickvals"])

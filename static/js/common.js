@@ -262,7 +262,11 @@ window.Fig = (function () {
     const o = overrides || {};
     const full = layout(o);
     if (!o.legend && !(o.margin && o.margin.b !== undefined) && o.showlegend !== false) {
-      const rows = legendRows(legendItems(traces), (element.clientWidth || 400) - 16);
+      // Plotly wraps the legend within the plot area: the width less the margins and a colour bar
+      // standing at the right (about 110 px with its title)
+      const upright = traces.some((t) => ["heatmap", "contour"].includes(t.type) && t.showscale !== false && !(t.colorbar && t.colorbar.orientation === "h"));
+      const area = (element.clientWidth || 400) - full.margin.l - full.margin.r - (upright ? 110 : 0);
+      const rows = legendRows(legendItems(traces), area);
       full.margin = Object.assign({}, full.margin, { b: 60 + 21 * rows });
     }
     return paint(element, traces, full);
@@ -627,8 +631,16 @@ window.Fig = (function () {
         if (v >= min - 1e-9 && v <= max + 1e-9) { vals.push(v); text.push(String(Number((m * 10 ** e).toPrecision(2)))); }
       }
     }
-    return { tickvals: vals, ticktext: text };
+    if (vals.length >= 2 || !(span > 0)) return { tickvals: vals, ticktext: text };
+    // a range narrower than the gap between two of those values: its ends and middle, with the
+    // digits that tell them apart
+    const ends = [min, min + span / 2, max];
+    for (let digits = 2; ; digits++) {
+      const labels = ends.map((v) => String(Number((10 ** v).toPrecision(digits))));
+      if (new Set(labels).size === 3 || digits === 6) return { tickvals: ends, ticktext: labels };
+    }
   }
+
 
   /* Layout of a square plot over a plane of two parameters: equal scales on x and y, a horizontal
      colour bar under the x axis, the legend above the plot. The height follows the element's width and
