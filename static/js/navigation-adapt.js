@@ -3,6 +3,7 @@
 
 (function () {
   const BOX = 0.5, VIEW = 0.75;
+  const COST_FLOOR = 1e-2;  // a return of 0 (a policy that starts on the goal) on the log axis
 
   Fig.figure("navigation-adapt", (root, fig) => {
     const $ = fig.$;
@@ -41,9 +42,12 @@
         }, { items: Fig.legendItems(traces), title: true, colorbar: false });
         Fig.draw(panel, traces, layout);
       });
+      // the cost, minus the return, on a log scale: one step that overshoots (a cost of thousands)
+      // would flatten the others on a linear axis of returns
       const returns = Object.entries(r.models).map(([id, model]) => ({
-        x: model.returns.map((_, j) => j), y: model.returns, name: model.title, mode: "lines+markers",
-        line: { color: Fig.colors[id], width: 2 },
+        x: model.returns.map((_, j) => j), y: model.returns.map((v) => Math.max(-v, COST_FLOOR)), customdata: model.returns,
+        name: model.title, mode: "lines+markers", line: { color: Fig.colors[id], width: 2 },
+        hovertemplate: "after %{x} steps: return %{customdata:.2f}<extra>%{fullData.name}</extra>",
       }));
       returns.push({
         x: [step, step], y: [0, 1], yaxis: "y2", mode: "lines", showlegend: false, hoverinfo: "skip",
@@ -51,7 +55,7 @@
       });
       Fig.draw($("[data-plot=returns]"), returns, {
         xaxis: Fig.axis("policy-gradient steps", { dtick: 1, range: [-0.2, STEPS + 0.2] }),
-        yaxis: Fig.axis("mean return"),
+        yaxis: Fig.axis("cost = −return (log)", { type: "log" }),
         yaxis2: { overlaying: "y", range: [0, 1], visible: false },
         legend: { orientation: "h", x: 0, y: 1.02, xanchor: "left", yanchor: "bottom" },
         margin: { l: 60, r: 16, t: 40, b: 56 },
