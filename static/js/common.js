@@ -311,6 +311,16 @@ window.Fig = (function () {
     return Promise.all(moves).then(() => element);
   }
 
+  /* The SVG group Plotly drew for each trace of one layer (selector), by the trace's index. */
+  function traceGroups(element, selector) {
+    const groups = new Map();
+    element.querySelectorAll(selector).forEach((g) => {
+      const cd = g.__data__;
+      if (cd && cd[0] && cd[0].trace) groups.set(cd[0].trace.index, g);
+    });
+    return groups;
+  }
+
   /* Move scatter traces at once, without Plotly: for each trace whose points only moved (as many as
      before, gaps where they were; lines, markers or both, straight segments, no fill, on the x and
      y axes), write the new positions where Plotly.animate would: into the SVG Plotly drew (each
@@ -323,11 +333,7 @@ window.Fig = (function () {
   function shift(element, indices, traces) {
     const full = element._fullLayout, data = element._fullData, calc = element.calcdata;
     if (!full || !data || !calc) return null;
-    const groups = new Map();
-    element.querySelectorAll(".scatterlayer .trace").forEach((g) => {
-      const cd = g.__data__;
-      if (cd && cd[0] && cd[0].trace) groups.set(cd[0].trace.index, g);
-    });
+    const groups = traceGroups(element, ".scatterlayer .trace");
     const missing = (v) => typeof v !== "number" || !Number.isFinite(v);
     const writes = [];
     for (const i of indices) {
@@ -375,11 +381,7 @@ window.Fig = (function () {
     if (!indices.length) return [];
     const full = element._fullLayout, data = element._fullData, calc = element.calcdata;
     if (!full || !data || !calc) return null;
-    const layers = new Map();
-    element.querySelectorAll(".heatmaplayer .hm").forEach((g) => {
-      const cd = g.__data__;
-      if (cd && cd[0] && cd[0].trace) layers.set(cd[0].trace.index, g);
-    });
+    const layers = traceGroups(element, ".heatmaplayer .hm");
     const writes = [];
     for (const i of indices) {
       const t = data[i], cd = calc[i] && calc[i][0], g = layers.get(i), given = traces[i], z = given.z;
@@ -417,7 +419,6 @@ window.Fig = (function () {
         cd.z = clean;
         element.data[i].z = z;
         t.z = z;
-        if (t._z) t._z = clean;
       });
     }
     return writes;
